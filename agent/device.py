@@ -1,0 +1,85 @@
+"""The ``Device`` interface: the few verbs every backend implements.
+
+Backends live in ``agent/devices/`` (``emulated``, ``ios``, ``mac``). A backend runs one model
+on one compute unit and reports what happened; fetching artifacts, retries, uploading outputs,
+parity and bookkeeping live once, in the caller (``agent/runner.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+from orchestrator.wire import (
+    ComputePlanEntry,
+    ComputeUnit,
+    DeviceInfo,
+    MemoryStats,
+    ModelRef,
+    RunConfig,
+    Timings,
+)
+
+Arrays = dict[str, npt.NDArray[np.generic]]
+
+
+class Outcome(StrEnum):
+    """How a device run ended, before parity and budgets are judged."""
+
+    COMPLETED = "completed"
+    OOM_KILLED = "oom_killed"
+    CRASHED = "crashed"
+    TIMEOUT = "timeout"
+    DEVICE_LOST = "device_lost"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """One run, with its artifacts already on local disk / in memory."""
+
+    run_id: str
+    model: ModelRef
+    model_path: Path
+    """A local ``.mlpackage`` directory or ``.mlmodel`` file."""
+    inputs: Arrays
+    compute_unit: ComputeUnit
+    config: RunConfig
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What the device reports back for one run."""
+
+    outcome: Outcome
+    outputs: Arrays = field(default_factory=dict)
+    timings: Timings = Timings()
+    memory: MemoryStats = MemoryStats()
+    compute_plan: tuple[ComputePlanEntry, ...] = ()
+    thermal_state: str | None = None
+    error: str | None = None
+    """One line, for any outcome but ``completed``."""
+    warnings: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class Device(Protocol):
+    """A thing that can run a Core ML model: an iPhone, the host Mac, or the emulator."""
+
+    @property
+    def info(self) -> DeviceInfo:
+        """Facts about the device."""
+        ...
+
+    def check_ready(self) -> None:
+        """Raise a ``DeviceError`` subclass saying what to fix if the device cannot run now."""
+        ...
+
+    def run(self, request: RunRequest) -> RunOutcome:
+        """Run the model. Model failures are outcomes; only infrastructure failures raise."""
+        ...

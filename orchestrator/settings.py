@@ -1,0 +1,51 @@
+"""Settings read from ``POMAR_*`` environment variables, at the entry points only.
+
+Modules below the CLI and the worker entry points receive a :class:`Settings` object; they
+never read the environment themselves.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "pomar"
+
+
+class Settings(BaseSettings):
+    """Where Pomar keeps its data and which servers it talks to."""
+
+    model_config = SettingsConfigDict(env_prefix="POMAR_", frozen=True, extra="ignore")
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    """Artifacts, the SQLite store and caches live here."""
+
+    broker_url: str | None = None
+    """A Celery broker (``redis://…``). Unset: run embedded, in process."""
+
+    store_url: str | None = None
+    """SQLAlchemy URL of the job store. Unset: SQLite under ``data_dir``."""
+
+    artifacts_url: str | None = None
+    """Where artifacts live in a farm (a shared directory). Unset: ``data_dir/artifacts``."""
+
+    @property
+    def embedded(self) -> bool:
+        """True when no broker is configured and everything runs in this process."""
+        return not self.broker_url
+
+    @property
+    def artifacts_dir(self) -> Path:
+        if self.artifacts_url:
+            return Path(self.artifacts_url.removeprefix("file://"))
+        return self.data_dir / "artifacts"
+
+    @property
+    def resolved_store_url(self) -> str:
+        if self.store_url:
+            return self.store_url
+        return f"sqlite:///{self.data_dir / 'pomar.sqlite3'}"
