@@ -24,7 +24,8 @@ class EnergyNormalizer(nn.Module):
         x = self.proj(features) * self.scale
         # Deliberately not a fused rms_norm: the sum of squares is the value that overflows.
         energy = torch.sum(x * x, dim=-1, keepdim=True)
-        return x / torch.sqrt(energy)
+        out: torch.Tensor = x / torch.sqrt(energy)
+        return out
 
 
 def build() -> tuple[nn.Module, tuple[torch.Tensor, ...]]:

@@ -32,7 +32,8 @@ class EncoderBlock(nn.Module):
         attended = torch.matmul(torch.softmax(scores, dim=-1), v)
         attended = attended.permute(0, 2, 1, 3).reshape(batch, length, dim)
         x = tokens + self.proj(attended)
-        return x + self.mlp(self.norm2(x))
+        out: torch.Tensor = x + self.mlp(self.norm2(x))
+        return out
 
 
 def build() -> tuple[nn.Module, tuple[torch.Tensor, ...]]:
