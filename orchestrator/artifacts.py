@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -59,7 +59,8 @@ def save_arrays(store: ArtifactStore, arrays: dict[str, npt.NDArray[np.generic]]
     The archive is written deterministically so equal arrays give equal addresses.
     """
     buf = io.BytesIO()
-    np.savez(buf, **{name: np.ascontiguousarray(arr) for name, arr in sorted(arrays.items())})
+    named: dict[str, Any] = {name: np.ascontiguousarray(a) for name, a in sorted(arrays.items())}
+    np.savez(buf, **named)
     return store.put_bytes(_strip_zip_times(buf.getvalue()))
 
 
@@ -72,7 +73,9 @@ def load_arrays(store: ArtifactStore, sha256: str) -> dict[str, npt.NDArray[np.g
 def save_array(store: ArtifactStore, array: npt.NDArray[np.generic]) -> str:
     """Store one array as ``.npy`` version 1.0 and return its address."""
     buf = io.BytesIO()
-    np.lib.format.write_array(buf, np.ascontiguousarray(array), version=(1, 0), allow_pickle=False)
+    np.lib.format.write_array(  # type: ignore[no-untyped-call]
+        buf, np.ascontiguousarray(array), version=(1, 0), allow_pickle=False
+    )
     return store.put_bytes(buf.getvalue())
 
 

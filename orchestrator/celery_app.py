@@ -1,0 +1,188 @@
+"""All of Pomar's Celery wiring: the app factory, queue names, and the three tasks.
+
+Tasks only decode a wire model, call a plain function the process registered (the agent's run
+executor, the coordinator's result recorder), and encode the result. Only JSON crosses the
+broker. Each device is served by its own app and worker with concurrency 1, prefetch 1 and late
+acknowledgement, so a run is never lost when an agent dies; recording is idempotent by run id.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from celery import Celery
+from celery.worker import WorkController
+
+from orchestrator.errors import BrokerError
+from orchestrator.wire import RunResult, RunSpec
+
+RESULTS_QUEUE = "pomar.results"
+EXECUTE_RUN = "pomar.execute_run"
+RUN_STARTED = "pomar.run_started"
+RECORD_RESULT = "pomar.record_result"
+
+
+def device_queue(udid: str) -> str:
+    return f"pomar.device.{udid}"
+
+
+def pool_queue(pool: str) -> str:
+    return f"pomar.pool.{pool}"
+
+
+class RunExecutor(Protocol):
+    """The agent side: runs one RunSpec on the device this worker serves."""
+
+    @property
+    def device_udid(self) -> str: ...
+
+    def execute(self, spec: RunSpec) -> RunResult: ...
+
+
+class ResultRecorder(Protocol):
+    """The coordinator side: records what agents report."""
+
+    def run_started(self, run_id: str, device_udid: str) -> None: ...
+
+    def record(self, result: RunResult) -> None: ...
+
+
+@dataclass
+class Roles:
+    """What this process does; set once when a worker starts."""
+
+    executor: RunExecutor | None = None
+    recorder: ResultRecorder | None = None
+
+
+def make_app(broker_url: str | None, *, name: str = "pomar") -> Celery:
+    """A Celery app on ``broker_url`` (Redis in a farm) or Celery's in-memory transport."""
+    app = Celery(name, broker=broker_url or "memory://", set_as_current=False)
+    transport_options: dict[str, Any] = {}
+    if broker_url is None:
+        # The in-memory transport polls; keep embedded runs snappy.
+        transport_options["polling_interval"] = 0.05
+    else:
+        # Longer than any run's timeout, or Redis redelivers a run that is still executing.
+        transport_options["visibility_timeout"] = 4 * 3600
+    app.conf.update(
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        worker_concurrency=1,
+        task_default_queue=RESULTS_QUEUE,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options=transport_options,
+        worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
+    )
+    roles = Roles()
+    app.pomar_roles = roles
+
+    @app.task(name=EXECUTE_RUN, bind=True, acks_late=True)  # type: ignore[untyped-decorator]
+    def execute_run(self: Any, payload: str) -> None:
+        spec = RunSpec.model_validate_json(payload)
+        executor = _roles(self.app).executor
+        if executor is None:
+            raise RuntimeError("this worker has no device")  # wiring bug, not user error
+        send_run_started(self.app, spec.run_id, executor.device_udid)
+        result = executor.execute(spec)
+        send_result(self.app, result)
+
+    @app.task(name=RUN_STARTED, bind=True)  # type: ignore[untyped-decorator]
+    def run_started(self: Any, run_id: str, device_udid: str) -> None:
+        recorder = _roles(self.app).recorder
+        if recorder is not None:
+            recorder.run_started(run_id, device_udid)
+
+    @app.task(name=RECORD_RESULT, bind=True, acks_late=True)  # type: ignore[untyped-decorator]
+    def record_result(self: Any, payload: str) -> None:
+        recorder = _roles(self.app).recorder
+        if recorder is None:
+            raise RuntimeError("this worker does not record results")
+        recorder.record(RunResult.model_validate_json(payload))
+
+    return app
+
+
+def roles(app: Celery) -> Roles:
+    return _roles(app)
+
+
+def _roles(app: Celery) -> Roles:
+    found: Roles = app.pomar_roles
+    return found
+
+
+def send_run(app: Celery, spec: RunSpec, queue: str) -> None:
+    """Enqueue a run on a device or pool queue."""
+    app.send_task(EXECUTE_RUN, args=[spec.model_dump_json()], queue=queue, priority=None)
+
+
+def send_run_started(app: Celery, run_id: str, device_udid: str) -> None:
+    app.send_task(RUN_STARTED, args=[run_id, device_udid], queue=RESULTS_QUEUE)
+
+
+def send_result(app: Celery, result: RunResult) -> None:
+    app.send_task(RECORD_RESULT, args=[result.model_dump_json()], queue=RESULTS_QUEUE)
+
+
+class _ThreadWorkController(WorkController):  # type: ignore[misc]
+    """A worker that tells us when its consumer is ready."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.ready = threading.Event()
+        super().__init__(*args, **kwargs)
+
+    def on_consumer_ready(self, consumer: Any) -> None:
+        self.ready.set()
+
+
+class WorkerThread:
+    """A Celery worker running in a thread of this process (embedded mode, tests, agents
+    serving several devices): solo pool, concurrency 1, only the given queues."""
+
+    def __init__(self, app: Celery, queues: list[str], *, hostname: str) -> None:
+        self.app = app
+        self.queues = queues
+        self.hostname = hostname
+        self._worker: _ThreadWorkController | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self, timeout_s: float = 30.0) -> None:
+        self.app.finalize()
+        worker = _ThreadWorkController(
+            app=self.app,
+            hostname=self.hostname,
+            pool="solo",
+            concurrency=1,
+            queues=self.queues,
+            loglevel="WARNING",
+            ready_callback=None,
+            without_heartbeat=True,
+            without_mingle=True,
+            without_gossip=True,
+            optimization="fair",
+        )
+        self._worker = worker
+        self._thread = threading.Thread(target=worker.start, name=self.hostname, daemon=True)
+        self._thread.start()
+        if not worker.ready.wait(timeout_s):
+            raise BrokerError(
+                f"the worker for {', '.join(self.queues)} did not start in {timeout_s:.0f}s",
+                hint="check POMAR_BROKER_URL and that the broker is reachable",
+            )
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        if self._worker is None or self._thread is None:
+            return
+        self._worker.stop(in_sighandler=False)
+        self._thread.join(timeout_s)
+        self._worker = None
+        self._thread = None

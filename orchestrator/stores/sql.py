@@ -1,0 +1,233 @@
+"""The job store on SQLAlchemy: SQLite for a laptop, PostgreSQL for a farm.
+
+Wire models are stored as their JSON next to the few columns we query by; the JSON carries its
+own protocol version, so a reader always knows what it is reading.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    event,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+
+from orchestrator.errors import StoreError, UsageError
+from orchestrator.store import RunRecord
+from orchestrator.wire import JobSpec, RunResult, RunSpec, RunStatus
+
+_FINAL = [s.value for s in RunStatus if s.finished]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class JobRow(Base):
+    __tablename__ = "jobs"
+
+    job_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    label: Mapped[str | None] = mapped_column(String(200))
+    spec_json: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class RunRow(Base):
+    __tablename__ = "runs"
+
+    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.job_id"), index=True)
+    queue: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    device_udid: Mapped[str | None] = mapped_column(String(200))
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    spec_json: Mapped[str] = mapped_column(Text)
+    result_json: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+def _record(row: RunRow) -> RunRecord:
+    return RunRecord(
+        spec=RunSpec.model_validate_json(row.spec_json),
+        status=RunStatus(row.status),
+        queue=row.queue,
+        result=RunResult.model_validate_json(row.result_json) if row.result_json else None,
+        created_at=_aware(row.created_at),
+        updated_at=_aware(row.updated_at),
+    )
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite drops the timezone; every time we write is UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class SqlJobStore:
+    """A :class:`~orchestrator.store.JobStore` over SQLAlchemy."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = _make_engine(url)
+        try:
+            Base.metadata.create_all(self.engine)
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"cannot open the job store at {_safe(url)}: {exc.__class__.__name__}",
+                hint="check POMAR_STORE_URL and that the database is running",
+            ) from exc
+        self._session = sessionmaker(self.engine, expire_on_commit=False)
+
+    def add_job(self, job: JobSpec, runs: list[tuple[RunSpec, str]]) -> None:
+        now = _now()
+        with self._guard(), self._session.begin() as s:
+            s.add(
+                JobRow(
+                    job_id=job.job_id,
+                    label=job.label,
+                    spec_json=job.model_dump_json(),
+                    created_at=now,
+                )
+            )
+            s.flush()  # parents first: PostgreSQL checks the foreign key per statement
+            for spec, queue in runs:
+                s.add(
+                    RunRow(
+                        run_id=spec.run_id,
+                        job_id=job.job_id,
+                        queue=queue,
+                        status=RunStatus.QUEUED.value,
+                        device_udid=spec.device_id,
+                        attempt=spec.attempt,
+                        spec_json=spec.model_dump_json(),
+                        result_json=None,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+
+    def get_job(self, job_id: str) -> JobSpec:
+        with self._guard(), self._session() as s:
+            row = s.get(JobRow, job_id)
+            if row is None:
+                raise UsageError(
+                    f"no job '{job_id}' in the store",
+                    hint="list jobs with `pomar status`",
+                )
+            return JobSpec.model_validate_json(row.spec_json)
+
+    def list_jobs(self, limit: int = 50) -> list[JobSpec]:
+        with self._guard(), self._session() as s:
+            rows = s.scalars(select(JobRow).order_by(JobRow.created_at.desc()).limit(limit))
+            return [JobSpec.model_validate_json(r.spec_json) for r in rows]
+
+    def list_runs(self, job_id: str) -> list[RunRecord]:
+        with self._guard(), self._session() as s:
+            rows = s.scalars(select(RunRow).where(RunRow.job_id == job_id).order_by(RunRow.run_id))
+            return [_record(r) for r in rows]
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        with self._guard(), self._session() as s:
+            row = s.get(RunRow, run_id)
+            return _record(row) if row else None
+
+    def mark_running(self, run_id: str, device_udid: str) -> bool:
+        with self._guard(), self._session.begin() as s:
+            done = s.execute(
+                update(RunRow)
+                .where(RunRow.run_id == run_id, RunRow.status == RunStatus.QUEUED.value)
+                .values(status=RunStatus.RUNNING.value, device_udid=device_udid, updated_at=_now())
+            )
+            return bool(done.rowcount)  # type: ignore[attr-defined]
+
+    def record_result(self, result: RunResult) -> bool:
+        # One conditional UPDATE: concurrent duplicate deliveries cannot both win.
+        with self._guard(), self._session.begin() as s:
+            done = s.execute(
+                update(RunRow)
+                .where(RunRow.run_id == result.run_id, RunRow.status.not_in(_FINAL))
+                .values(
+                    status=result.status.value,
+                    device_udid=result.device.udid,
+                    attempt=result.attempt,
+                    result_json=result.model_dump_json(),
+                    updated_at=_now(),
+                )
+            )
+            return bool(done.rowcount)  # type: ignore[attr-defined]
+
+    def cancel_job(self, job_id: str) -> int:
+        with self._guard(), self._session.begin() as s:
+            done = s.execute(
+                update(RunRow)
+                .where(RunRow.job_id == job_id, RunRow.status.not_in(_FINAL))
+                .values(status=RunStatus.CANCELLED.value, updated_at=_now())
+            )
+            return int(done.rowcount)  # type: ignore[attr-defined]
+
+    def _guard(self) -> _StoreGuard:
+        return _StoreGuard(self.url)
+
+
+class _StoreGuard:
+    """Turns SQLAlchemy errors into ``StoreError`` at this one boundary."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        if isinstance(exc, SQLAlchemyError):
+            raise StoreError(
+                f"job store error at {_safe(self.url)}: {exc.__class__.__name__}",
+                hint="check POMAR_STORE_URL and that the database is running",
+            ) from exc
+
+
+def _make_engine(url: str) -> Engine:
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(conn: object, _record: object) -> None:
+            cur = conn.cursor()  # type: ignore[attr-defined]
+            # WAL lets the CLI read progress while the in-process worker writes.
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _safe(url: str) -> str:
+    """The URL without a password, for messages."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://…@{rest.split('@', 1)[1]}"
+    return url
