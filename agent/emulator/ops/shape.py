@@ -1,0 +1,157 @@
+"""Shape and layout ops: reshape, transpose, squeeze/expand, slices, flatten, reverse, space/depth
+rearrangements (``tensor_transformation.py`` in the defs)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from agent.emulator.kernels import OpArgs, Tensor, kernel
+
+
+@kernel("reshape")
+def reshape(args: OpArgs) -> Tensor:
+    x = args.tensor("x")
+    declared = args.output_shape()
+    if declared is not None:
+        return x.reshape(declared)
+    shape = args.ints("shape")
+    if 0 in shape:
+        if args.opset in ("iOS15", "iOS16"):  # 0 copies the same index of x
+            shape = [x.shape[i] if d == 0 else d for i, d in enumerate(shape)]
+        else:  # iOS17+: zeros match x's dims aligned from the right
+            offset = len(shape) - x.dim()
+            shape = [
+                (x.shape[i - offset] if 0 <= i - offset < x.dim() else 1) if d == 0 else d
+                for i, d in enumerate(shape)
+            ]
+    return x.reshape(shape)
+
+
+@kernel("reshape_like")
+def reshape_like(args: OpArgs) -> Tensor:
+    declared = args.output_shape()
+    if declared is None:
+        raise ValueError("reshape_like needs a static output shape")
+    return args.tensor("x").reshape(declared)
+
+
+@kernel("transpose")
+def transpose(args: OpArgs) -> Tensor:
+    return args.tensor("x").permute(args.ints("perm"))
+
+
+@kernel("squeeze")
+def squeeze(args: OpArgs) -> Tensor:
+    x = args.tensor("x")
+    if args.value("axes") is None:
+        return x.squeeze()
+    return x.squeeze(tuple(a % x.dim() for a in args.ints("axes"))) if x.dim() else x
+
+
+@kernel("expand_dims")
+def expand_dims(args: OpArgs) -> Tensor:
+    x = args.tensor("x")
+    rank = x.dim() + len(args.ints("axes"))
+    for axis in sorted(a % rank for a in args.ints("axes")):
+        x = x.unsqueeze(axis)
+    return x
+
+
+@kernel("flatten2d")
+def flatten2d(args: OpArgs) -> Tensor:
+    x = args.tensor("x")
+    axis = args.int("axis", 1) % (x.dim() + 1) if x.dim() else 0
+    lead = int(np.prod(x.shape[:axis])) if axis else 1
+    return x.reshape(lead, -1)
+
+
+def _take(x: Tensor, slices: tuple[slice, ...]) -> Tensor:
+    """``x[slices]`` including negative steps, which torch indexing lacks."""
+    if all(s.step is None or s.step > 0 for s in slices):
+        return x[slices]
+    for dim, s in enumerate(slices):
+        if s.step is not None and s.step < 0:
+            index = torch.tensor(list(range(*s.indices(x.shape[dim]))), dtype=torch.long)
+            x = x.index_select(dim, index)
+        else:
+            x = x[(slice(None),) * dim + (s,)]
+    return x
+
+
+@kernel("slice_by_index")
+def slice_by_index(args: OpArgs) -> Tensor:
+    from coremltools.converters.mil.mil.ops.defs._utils import (
+        get_squeeze_axes,
+        solve_slice_by_index_slice,
+    )
+
+    x = args.tensor("x")
+    stride = args.value("stride")
+    begin_mask = args.value("begin_mask")
+    end_mask = args.value("end_mask")
+    squeeze_mask = args.value("squeeze_mask")
+    slices = solve_slice_by_index_slice(
+        tuple(x.shape),
+        np.asarray(args.value("begin")).reshape(-1),
+        np.asarray(args.value("end")).reshape(-1),
+        None if stride is None else np.asarray(stride).reshape(-1),
+        None if begin_mask is None else np.asarray(begin_mask).reshape(-1),
+        None if end_mask is None else np.asarray(end_mask).reshape(-1),
+        None if squeeze_mask is None else np.asarray(squeeze_mask).reshape(-1),
+    )
+    out = _take(x, tuple(slices))
+    axes = get_squeeze_axes(
+        None if squeeze_mask is None else np.asarray(squeeze_mask).reshape(-1), x.dim()
+    )
+    return out.squeeze(tuple(axes)) if axes else out
+
+
+@kernel("slice_by_size")
+def slice_by_size(args: OpArgs) -> Tensor:
+    x = args.tensor("x")
+    begin = args.ints("begin")
+    size = args.ints("size")
+    slices = []
+    for dim, (b, s) in enumerate(zip(begin, size, strict=True)):
+        b = b + x.shape[dim] if b < 0 else b
+        slices.append(slice(b, b + s) if s > 0 else slice(b, None))
+    return x[tuple(slices)]
+
+
+@kernel("reverse")
+def reverse(args: OpArgs) -> Tensor:
+    x = args.tensor("x")
+    axes = args.value("axes")
+    dims = list(range(x.dim())) if axes is None else [a % x.dim() for a in args.ints("axes")]
+    return torch.flip(x, dims)
+
+
+@kernel("pixel_shuffle")
+def pixel_shuffle(args: OpArgs) -> Tensor:
+    return F.pixel_shuffle(args.tensor("x"), args.int("upscale_factor"))
+
+
+@kernel("pixel_unshuffle")
+def pixel_unshuffle(args: OpArgs) -> Tensor:
+    return F.pixel_unshuffle(args.tensor("x"), args.int("downscale_factor"))
+
+
+@kernel("depth_to_space")
+def depth_to_space(args: OpArgs) -> Tensor:
+    # MIL follows TensorFlow's DCR ordering: (block, block, C) from the channel dim.
+    x = args.tensor("x")
+    b = args.int("block_size")
+    n, c, h, w = x.shape
+    y = x.reshape(n, b, b, c // (b * b), h, w).permute(0, 3, 4, 1, 5, 2)
+    return y.reshape(n, c // (b * b), h * b, w * b)
+
+
+@kernel("space_to_depth")
+def space_to_depth(args: OpArgs) -> Tensor:
+    x = args.tensor("x")
+    b = args.int("block_size")
+    n, c, h, w = x.shape
+    y = x.reshape(n, c, h // b, b, w // b, b).permute(0, 3, 5, 1, 2, 4)
+    return y.reshape(n, c * b * b, h // b, w // b)
