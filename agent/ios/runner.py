@@ -1,0 +1,358 @@
+"""The harness protocol, agent side (DESIGN, "The harness protocol").
+
+One run: make sure the model is in the device cache, write ``job.json`` and the inputs, launch
+the app with ``--pomar-run <run_id>``, sample its memory, wait for ``DONE``/``FAILED`` or exit
+(killing it at the deadline), pull ``result.json`` and the outputs, classify, clean the job folder.
+Model failures (OOM kill, crash, timeout, an app-side error) are outcomes; a device that goes away
+raises ``DeviceLost`` so the farm runs it elsewhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from agent.device import Arrays, Outcome, RunOutcome, RunRequest
+from agent.ios.config import IosConfig
+from agent.ios.jetsam import ExitDiagnosis, ExitKind, diagnose_exit
+from agent.ios.model_cache import ModelCache
+from agent.ios.npy import from_npy_bytes, to_npy_bytes
+from agent.ios.transport import BoundedLines, DeviceFacts, DeviceSession, LogStream, Sampler
+from orchestrator.errors import DeviceError, DeviceLost, PomarError, ProtocolError
+from orchestrator.wire import ComputePlanEntry, LatencyStats, MemoryStats, Timings
+from orchestrator.wire.base import DType
+from orchestrator.wire.harness import HARNESS_ROOT, HarnessJob, HarnessResult, HarnessTensor
+
+log = logging.getLogger(__name__)
+
+THERMAL_ORDER = ("nominal", "fair", "serious", "critical")
+TOO_HOT = frozenset({"serious", "critical"})
+
+
+def job_dir(run_id: str) -> str:
+    return f"{HARNESS_ROOT}/jobs/{run_id}"
+
+
+@dataclass(frozen=True)
+class RunEnvironment:
+    """Device state around one run (the wire has no field for it yet; logged and kept here)."""
+
+    battery_before: float | None = None
+    battery_after: float | None = None
+    thermal_before: str | None = None
+    thermal_after: str | None = None
+    low_power_mode: bool | None = None
+    model_bytes_pushed: int = 0
+
+
+def worst_thermal(states: list[str]) -> str | None:
+    known = [s for s in states if s in THERMAL_ORDER]
+    return max(known, key=THERMAL_ORDER.index) if known else None
+
+
+def _ms(ns: int | None) -> float | None:
+    return None if ns is None else ns / 1e6
+
+
+class HarnessRunner:
+    """Runs :class:`RunRequest`\\ s on one device session through the harness app."""
+
+    def __init__(self, session: DeviceSession, config: IosConfig) -> None:
+        self.session = session
+        self.config = config
+        self.cache = ModelCache(config.bundle_id, config.cache_budget_bytes)
+        self.last_environment = RunEnvironment()
+        self._facts: DeviceFacts | None = None
+
+    # -- public -----------------------------------------------------------------------------
+
+    def run(self, request: RunRequest) -> RunOutcome:
+        """Run one request. Outcomes for model failures; raises ``DeviceError`` otherwise."""
+        try:
+            return self._run(request)
+        except PomarError as exc:
+            if exc.run_id is None:
+                exc.run_id = request.run_id
+            raise
+
+    # -- steps ------------------------------------------------------------------------------
+
+    def _run(self, request: RunRequest) -> RunOutcome:
+        bundle = self.config.bundle_id
+        before = self.session.facts()
+        self._facts = before
+        refusal = self._refusal(before.low_power_mode, [before.thermal_state or ""])
+        if refusal:
+            self.last_environment = RunEnvironment(
+                before.battery_level, None, before.thermal_state, None, before.low_power_mode
+            )
+            return RunOutcome(Outcome.ERROR, thermal_state=before.thermal_state, error=refusal)
+
+        cached = self.cache.ensure(self.session, request.model.sha256, request.model_path)
+        folder = job_dir(request.run_id)
+        self.session.remove(bundle, folder)
+        self.session.write_files(bundle, self._job_files(request, cached.model_path))
+        known_reports = {r.path for r in self.session.crash_reports()}
+
+        lost = False
+        sampler: Sampler | None = None
+        logs: LogStream | None = None
+        lines = BoundedLines(limit=50)
+        try:
+            pid = self.session.launch(bundle, ["--pomar-run", request.run_id])
+            sampler = self.session.start_sampling(pid, self.config.sample_interval_ms)
+            logs = self.session.stream_log(pid, lines.add)
+            sentinel, exited = self._wait(folder, pid, request.config.timeout_s)
+            samples = sampler.stop()
+            sampler = None
+            peak_sampled = max((s.phys_footprint_bytes for s in samples), default=None)
+            if sentinel is None and not exited:
+                self._kill_quietly(pid)
+                outcome = RunOutcome(
+                    Outcome.TIMEOUT,
+                    memory=self._sampled_memory(peak_sampled),
+                    error=f"no result after {request.config.timeout_s:g} s; the app was killed",
+                )
+            elif sentinel is None:
+                diagnosis = self._diagnose(pid, known_reports)
+                outcome = self._exit_outcome(diagnosis, peak_sampled, lines)
+            else:
+                self._wait_exit(pid)
+                outcome = self._collect(request, folder, sentinel, peak_sampled)
+            after = self.session.facts()
+            self.last_environment = RunEnvironment(
+                before.battery_level,
+                after.battery_level,
+                before.thermal_state,
+                after.thermal_state or outcome.thermal_state,
+                before.low_power_mode if after.low_power_mode is None else after.low_power_mode,
+                cached.pushed_bytes,
+            )
+            log.info(
+                "run %s on %s: %s, %s",
+                request.run_id,
+                self.session.udid,
+                outcome.outcome,
+                self.last_environment,
+            )
+            return outcome
+        except DeviceLost:
+            lost = True
+            raise
+        finally:
+            for handle in (sampler, logs):
+                if handle is not None:
+                    handle.stop()
+            if not lost:
+                try:
+                    self.session.remove(bundle, folder)
+                except DeviceError as exc:  # cleanup must not mask the outcome
+                    log.warning("could not clean %s on %s: %s", folder, self.session.udid, exc)
+
+    def _job_files(self, request: RunRequest, model_path: str) -> dict[str, bytes]:
+        folder = job_dir(request.run_id)
+        files: dict[str, bytes] = {}
+        tensors = []
+        for name, array in request.inputs.items():
+            rel = f"inputs/{name}.npy"
+            files[f"{folder}/{rel}"] = to_npy_bytes(array)
+            spec = next((t for t in request.model.inputs if t.name == name), None)
+            tensors.append(
+                HarnessTensor(
+                    name=name,
+                    file=rel,
+                    dtype=DType(str(array.dtype)),
+                    shape=tuple(int(d) for d in array.shape),
+                    is_image=bool(spec and spec.is_image),
+                )
+            )
+        job = HarnessJob(
+            run_id=request.run_id,
+            model_sha256=request.model.sha256,
+            model_path=model_path,
+            compute_unit=request.compute_unit,
+            low_precision_accumulation_on_gpu=request.config.low_precision_accumulation_on_gpu,
+            warmup=request.config.warmup,
+            iterations=request.config.iterations,
+            min_duration_s=request.config.min_duration_s,
+            inputs=tuple(tensors),
+            output_names=tuple(o.name for o in request.model.outputs),
+        )
+        # job.json last: the app may start reading as soon as it exists.
+        files[f"{folder}/job.json"] = job.model_dump_json(indent=2).encode()
+        return files
+
+    def _wait(self, folder: str, pid: int, timeout_s: float) -> tuple[str | None, bool]:
+        """(sentinel or None, exited). Neither set means the deadline passed."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            sentinel = self._sentinel(folder)
+            if sentinel:
+                return sentinel, False
+            if not self.session.is_running(pid):
+                # The app writes the sentinel and then exits: look once more.
+                return self._sentinel(folder), True
+            if time.monotonic() >= deadline:
+                return None, False
+            time.sleep(self.config.poll_interval_s)
+
+    def _sentinel(self, folder: str) -> str | None:
+        names = set(self.session.list_dir(self.config.bundle_id, folder))
+        for name in ("DONE", "FAILED"):
+            if name in names:
+                return name
+        return None
+
+    def _wait_exit(self, pid: int) -> None:
+        deadline = time.monotonic() + self.config.exit_grace_s
+        while self.session.is_running(pid):
+            if time.monotonic() >= deadline:
+                self._kill_quietly(pid)
+                return
+            time.sleep(self.config.poll_interval_s)
+
+    def _kill_quietly(self, pid: int) -> None:
+        try:
+            self.session.kill(pid)
+        except DeviceLost:
+            raise
+        except DeviceError as exc:  # it may have exited on its own meanwhile
+            log.info("kill %d on %s: %s", pid, self.session.udid, exc)
+
+    def _diagnose(self, pid: int, known: set[str]) -> ExitDiagnosis:
+        deadline = time.monotonic() + self.config.crash_report_wait_s
+        seen: dict[str, str] = {}
+        diagnosis = ExitDiagnosis(ExitKind.UNKNOWN, "exited without a sentinel and left no report")
+        while True:
+            for ref in self.session.crash_reports():
+                if ref.path not in known and ref.path not in seen:
+                    seen[ref.path] = self.session.read_crash_report(ref.path)
+            diagnosis = diagnose_exit(pid, list(seen.items()))
+            if diagnosis.kind is not ExitKind.UNKNOWN or time.monotonic() >= deadline:
+                return diagnosis
+            time.sleep(self.config.poll_interval_s)
+
+    def _exit_outcome(
+        self, diagnosis: ExitDiagnosis, peak_sampled: int | None, lines: BoundedLines
+    ) -> RunOutcome:
+        memory = self._sampled_memory(
+            max(p for p in (peak_sampled, diagnosis.footprint_bytes, 0) if p is not None) or None
+        )
+        if diagnosis.kind is ExitKind.OOM_KILLED:
+            return RunOutcome(Outcome.OOM_KILLED, memory=memory, error=diagnosis.detail)
+        detail = diagnosis.detail
+        if diagnosis.kind is ExitKind.UNKNOWN and lines.lines:
+            detail += f"; last log line: {lines.lines[-1].message[:200]}"
+        return RunOutcome(Outcome.CRASHED, memory=memory, error=detail)
+
+    def _sampled_memory(self, peak: int | None) -> MemoryStats:
+        limit = self._facts.app_memory_limit_bytes if self._facts else None
+        return MemoryStats(
+            peak_bytes=peak,
+            device_limit_bytes=limit,
+            source="dvt_sysmontap" if peak is not None else None,
+        )
+
+    def _collect(
+        self, request: RunRequest, folder: str, sentinel: str, peak_sampled: int | None
+    ) -> RunOutcome:
+        bundle = self.config.bundle_id
+        raw = self.session.read_file(bundle, f"{folder}/result.json")
+        if raw is None:
+            return RunOutcome(Outcome.ERROR, error=f"the app wrote {sentinel} but no result.json")
+        try:
+            result = HarnessResult.model_validate_json(raw)
+        except ValidationError as exc:
+            raise ProtocolError(
+                f"result.json does not match the harness protocol: {exc.errors()[0]['msg']}",
+                hint="rebuild and reinstall the harness app from this version of Pomar",
+                device_udid=self.session.udid,
+            ) from exc
+        env = result.environment
+        thermal = worst_thermal(list(env.thermal_state_by_phase.values()))
+        if result.status == "error" or sentinel == "FAILED":
+            phase = f" during {result.error_phase}" if result.error_phase else ""
+            return RunOutcome(
+                Outcome.ERROR,
+                thermal_state=thermal,
+                error=f"the app failed{phase}: {result.error or 'no message'}",
+            )
+        refusal = self._refusal(env.low_power_mode, list(env.thermal_state_by_phase.values()))
+        if refusal:
+            return RunOutcome(Outcome.ERROR, thermal_state=thermal, error=refusal)
+        outputs: Arrays = {}
+        for tensor in result.outputs:
+            data = self.session.read_file(bundle, f"{folder}/{tensor.file}")
+            if data is None:
+                return RunOutcome(
+                    Outcome.ERROR, error=f"result.json lists output {tensor.name} but no file"
+                )
+            outputs[tensor.name] = from_npy_bytes(data, name=tensor.file)
+        warnings = []
+        if thermal and thermal != "nominal":
+            warnings.append(f"thermal state reached {thermal} during the run")
+        return RunOutcome(
+            Outcome.COMPLETED,
+            outputs=outputs,
+            timings=self._timings(result),
+            memory=self._memory(result, peak_sampled),
+            compute_plan=tuple(
+                ComputePlanEntry(
+                    op=op.op,
+                    op_type=op.op_type,
+                    preferred=op.preferred,
+                    supported=op.supported,
+                    cost_weight=op.cost_weight,
+                )
+                for op in result.compute_plan
+            ),
+            thermal_state=thermal,
+            warnings=tuple(warnings),
+        )
+
+    @staticmethod
+    def _refusal(low_power: bool | None, thermal_states: list[str]) -> str | None:
+        if low_power:
+            return (
+                "refused to time: the device is in Low Power Mode, which caps CPU and GPU speed;"
+                " turn it off in Settings > Battery"
+            )
+        hot = worst_thermal(thermal_states)
+        if hot in TOO_HOT:
+            return f"refused to time: the device is thermally {hot}; let it cool down and retry"
+        return None
+
+    @staticmethod
+    def _timings(result: HarnessResult) -> Timings:
+        t = result.timings
+        if t is None:
+            return Timings()
+        samples = [ns / 1e6 for ns in t.prediction_ns]
+        return Timings(
+            compile_ms=_ms(t.compile_ns),
+            cold_load_ms=_ms(t.cold_load_ns),
+            warm_load_ms=_ms(t.warm_load_ns),
+            first_prediction_ms=_ms(t.first_prediction_ns),
+            latency=LatencyStats.from_samples(samples) if samples else None,
+        )
+
+    def _memory(self, result: HarnessResult, peak_sampled: int | None) -> MemoryStats:
+        m = result.memory
+        limit = self._facts.app_memory_limit_bytes if self._facts else None
+        if m is None:
+            return self._sampled_memory(peak_sampled)
+        if m.available_before_bytes is not None:
+            # What the OS said it would still grant, plus what the app already used: the
+            # device's real limit for this app, entitlements included.
+            limit = m.before_load_bytes + m.available_before_bytes
+        peak = max(m.peak_bytes, peak_sampled or 0)
+        return MemoryStats(
+            peak_bytes=peak,
+            baseline_bytes=m.before_load_bytes,
+            after_load_bytes=m.after_load_bytes,
+            device_limit_bytes=limit,
+            source="phys_footprint",
+        )
