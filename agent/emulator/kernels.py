@@ -76,17 +76,26 @@ class Step:
     """Declared shape of each output when fully static, else ``None``."""
     free_after: tuple[int, ...] = field(default=())
     """Slots whose last consumer is this op."""
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False)
+    """Per-op cache for kernels (see :meth:`OpArgs.memo`)."""
 
 
 class OpArgs:
     """What a kernel sees of one op: its inputs (as tensors or known values) and its types."""
 
-    __slots__ = ("_env", "_step", "precision")
+    __slots__ = ("_compute", "_env", "_step", "precision")
 
-    def __init__(self, step: Step, env: list[Tensor | None], precision: Precision) -> None:
+    def __init__(
+        self,
+        step: Step,
+        env: list[Tensor | None],
+        precision: Precision,
+        compute: torch.dtype | None = None,
+    ) -> None:
         self._step = step
         self._env = env
         self.precision = precision
+        self._compute = precision.compute_dtype if compute is None else compute
 
     @property
     def op(self) -> Any:
@@ -104,18 +113,22 @@ class OpArgs:
     @property
     def compute_dtype(self) -> torch.dtype:
         """The dtype floating arithmetic runs in (fp32, or fp16 in ``fp16-strict``)."""
-        return self.precision.compute_dtype
+        return self._compute
 
     def has(self, name: str) -> bool:
         """Whether the op was given input ``name`` (optional inputs may be absent)."""
         return name in self._step.inputs or name in self._step.values
 
+    def is_const(self, name: str) -> bool:
+        """Whether input ``name`` is known before running (a constant or a folded value)."""
+        return name in self._step.values
+
     def _load(self, slot: int) -> Tensor:
         value = self._env[slot]
         if value is None:  # the plan freed it too early: a bug in the emulator, never silent
             raise RuntimeError(f"slot {slot} read after free in op {self._step.op.name}")
-        if value.is_floating_point() and value.dtype != self.compute_dtype:
-            return value.to(self.compute_dtype)
+        if value.dtype != self._compute and value.is_floating_point():
+            return value.to(self._compute)
         return value
 
     def tensor(self, name: str) -> Tensor:
@@ -178,6 +191,16 @@ class OpArgs:
         if value is None:
             raise KeyError(f"op {self.op_type} has no input {name!r}")
         return str(value)
+
+    def memo(self, key: Any, make: Callable[[], Any]) -> Any:
+        """``make()`` cached on this op under ``key`` (include input shapes in the key).
+
+        For work that depends only on constants and shapes, such as resolving slice bounds.
+        """
+        memo = self._step.memo
+        if key not in memo:
+            memo[key] = make()
+        return memo[key]
 
     def output_dtype(self, index: int = 0) -> torch.dtype:
         """The dtype the program declares for output ``index``."""

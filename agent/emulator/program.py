@@ -183,23 +183,25 @@ class EmulatedProgram:
             env[self._input_slots[name]] = tensor.to(
                 storage_dtype(declared, mode, self.has_fp16_compute)
             )
-        live = sum(t.nbytes for slot, t in enumerate(env) if t is not None and slot not in self._consts)
+        consts = self._consts
+        live = sum(t.nbytes for slot, t in enumerate(env) if t is not None and slot not in consts)
         peak = live
+        compute = mode.compute_dtype
         with torch.inference_mode():
             for step, dtypes in zip(self._steps, storage, strict=True):
-                result = step.kernel(OpArgs(step, env, mode))
+                result = step.kernel(OpArgs(step, env, mode, compute))
                 outs = (result,) if isinstance(result, Tensor) else tuple(result)
                 if len(outs) != len(step.outputs):
                     raise RuntimeError(
                         f"kernel for {step.op_type} returned {len(outs)} outputs, "
                         f"the program declares {len(step.outputs)}"
                     )
-                for index, (slot, tensor, dtype) in enumerate(
-                    zip(step.outputs, outs, dtypes, strict=True)
-                ):
-                    out = tensor if tensor.dtype == dtype else tensor.to(dtype)
+                for index, slot in enumerate(step.outputs):
+                    out = outs[index]
+                    if out.dtype != dtypes[index]:
+                        out = out.to(dtypes[index])
                     expected = step.output_shapes[index]
-                    if expected is not None and tuple(out.shape) != expected:
+                    if expected is not None and out.shape != expected:
                         raise RuntimeError(
                             f"kernel for {step.op_type} ({step.output_names[index]}) produced "
                             f"shape {tuple(out.shape)}, the program declares {expected}"
@@ -208,7 +210,8 @@ class EmulatedProgram:
                     live += out.nbytes
                     if trace is not None:
                         trace.record(step.output_names[index], step.op_type, out)
-                peak = max(peak, live)
+                if live > peak:
+                    peak = live
                 for slot in step.free_after:
                     freed = env[slot]
                     if freed is not None:
@@ -289,7 +292,9 @@ class EmulatedProgram:
                     f"{_shape_text(var_shape)}",
                     hint="reshape the input or re-convert the model with flexible shapes",
                 )
-            if not np.can_cast(array.dtype, feature.dtype, casting="same_kind"):
+            if array.dtype != feature.dtype and not np.can_cast(
+                array.dtype, feature.dtype, casting="same_kind"
+            ):
                 raise InputsError(
                     f"input '{name}' has dtype {array.dtype}, the model expects {feature.dtype}",
                     hint=f"pass a {feature.dtype} array",

@@ -82,30 +82,39 @@ def _take(x: Tensor, slices: tuple[slice, ...]) -> Tensor:
 
 @kernel("slice_by_index")
 def slice_by_index(args: OpArgs) -> Tensor:
+    x = args.tensor("x")
+    if args.is_const("begin") and args.is_const("end"):
+        key: tuple[object, ...] = (tuple(x.shape),)
+    else:  # runtime bounds: resolve each call
+        key = (tuple(x.shape), args.ints("begin"), args.ints("end"))
+    slices, axes = args.memo(key, lambda: _resolve_slices(args, tuple(x.shape)))
+    out = _take(x, slices)
+    return out.squeeze(axes) if axes else out
+
+
+def _resolve_slices(
+    args: OpArgs, shape: tuple[int, ...]
+) -> tuple[tuple[slice, ...], tuple[int, ...]]:
     from coremltools.converters.mil.mil.ops.defs._utils import (
         get_squeeze_axes,
         solve_slice_by_index_slice,
     )
 
-    x = args.tensor("x")
-    stride = args.value("stride")
-    begin_mask = args.value("begin_mask")
-    end_mask = args.value("end_mask")
-    squeeze_mask = args.value("squeeze_mask")
+    def vector(name: str) -> np.ndarray | None:  # type: ignore[type-arg]
+        value = args.value(name)
+        return None if value is None else np.asarray(value).reshape(-1)
+
+    squeeze_mask = vector("squeeze_mask")
     slices = solve_slice_by_index_slice(
-        tuple(x.shape),
-        np.asarray(args.value("begin")).reshape(-1),
-        np.asarray(args.value("end")).reshape(-1),
-        None if stride is None else np.asarray(stride).reshape(-1),
-        None if begin_mask is None else np.asarray(begin_mask).reshape(-1),
-        None if end_mask is None else np.asarray(end_mask).reshape(-1),
-        None if squeeze_mask is None else np.asarray(squeeze_mask).reshape(-1),
+        shape,
+        vector("begin"),
+        vector("end"),
+        vector("stride"),
+        vector("begin_mask"),
+        vector("end_mask"),
+        squeeze_mask,
     )
-    out = _take(x, tuple(slices))
-    axes = get_squeeze_axes(
-        None if squeeze_mask is None else np.asarray(squeeze_mask).reshape(-1), x.dim()
-    )
-    return out.squeeze(tuple(axes)) if axes else out
+    return tuple(slices), tuple(get_squeeze_axes(squeeze_mask, len(shape)))
 
 
 @kernel("slice_by_size")
