@@ -16,6 +16,7 @@ converter says which one it lacks.
 from __future__ import annotations
 
 import re
+import traceback
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,7 +30,10 @@ from orchestrator.wire import Precision
 if TYPE_CHECKING:
     from orchestrator.intake.sources import SourceModel
 
-_MISSING_OP = re.compile(r"convert function for op '([^']+)' not implemented")
+_MISSING_OP = re.compile(
+    # TorchScript front end, then torch.export front end.
+    r"convert function for op '([^']+)' not implemented|Unsupported fx node \S+, kind (\S+)"
+)
 _UNSUPPORTED_OP_HINT = (
     "rewrite that op with supported ones (or register a composite op with "
     "coremltools' @register_torch_op), or try --front-end {other}"
@@ -120,20 +124,24 @@ def _convert_with_front_ends(
 
 
 def _guarded(run: Any, name: str, front_end: FrontEnd) -> Any:
-    try:
-        with captured_stderr():
+    with captured_stderr():
+        try:
             return run()
-    except PomarError:
-        raise
-    except Exception as exc:
-        raise _conversion_error(exc, name, front_end) from exc
+        except PomarError:
+            raise
+        except Exception as exc:
+            error = _conversion_error(exc, name, front_end)
+            # The failed frames hold coremltools' temporary weights directory; release it
+            # here, inside the quiet context, rather than whenever the traceback is collected.
+            traceback.clear_frames(exc.__traceback__)
+            raise error from exc
 
 
 def _conversion_error(exc: BaseException, name: str, front_end: FrontEnd) -> ConversionError:
     other = FrontEnd.TORCH_EXPORT if front_end is FrontEnd.TORCHSCRIPT else FrontEnd.TORCHSCRIPT
     match = _MISSING_OP.search(str(exc))
     if match:
-        op = match.group(1)
+        op = match.group(1) or match.group(2)
         return ConversionError(
             f"coremltools cannot convert op '{op}' in {name} (front end {front_end.value})",
             hint=_UNSUPPORTED_OP_HINT.format(other=other.value),

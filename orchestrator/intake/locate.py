@@ -72,6 +72,12 @@ def _locate_path(path: Path, name: str) -> ModelSource:
         raise ModelError(f"{name} is empty", hint="re-export or re-download the model")
     if zipfile.is_zipfile(path):
         return ModelSource(_zip_kind(path, name), name, path=path)
+    with path.open("rb") as f:
+        if f.read(4) == b"PK\x03\x04":
+            # A zip (TorchScript, .pt2) whose central directory is gone: cut short in transit.
+            raise ModelError(
+                f"{name} is a truncated or damaged archive", hint="re-export or re-download it"
+            )
     # Not a zip and not a directory: the only file format left is an .mlmodel protobuf.
     # Whether it really is one is decided when its spec is parsed.
     return ModelSource(SourceKind.MLMODEL, name, path=path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import warnings
 from collections.abc import Iterator
 from types import ModuleType
 
@@ -29,9 +30,16 @@ def coremltools() -> ModuleType:
 
 @contextlib.contextmanager
 def captured_stderr() -> Iterator[io.StringIO]:
-    """Swallow what coremltools and torch print on stderr (progress bars, warnings text)."""
+    """Swallow what coremltools and torch print on stderr (progress bars, warnings text).
+
+    Warnings raised inside are recorded, not shown and never turned into errors: under a
+    ``-W error`` policy (our test suite) a deprecation notice deep in torch.export or the
+    ResourceWarning ``ct.convert`` triggers by leaving its weights ``TemporaryDirectory`` to the
+    garbage collector would otherwise abort a conversion that works.
+    """
     buffer = io.StringIO()
-    with contextlib.redirect_stderr(buffer):
+    with contextlib.redirect_stderr(buffer), warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
         yield buffer
 
 
