@@ -1,0 +1,138 @@
+"""``--html``: one self-contained page (inline CSS and SVG), readable from a file:// URL."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy.typing as npt
+
+from orchestrator.parity.detail import error_histogram, worst_elements
+from orchestrator.reports import plots
+from orchestrator.reports.files import write_atomically
+from orchestrator.reports.summary import (
+    failure_reasons,
+    latency_text,
+    memory_text,
+    metrics_line,
+    reference_kind_of,
+    reference_sentence,
+    verdict_of,
+    worst_output,
+)
+from orchestrator.wire import JobSpec, RunResult
+
+Arrays = Mapping[str, npt.NDArray[Any]]
+ArrayLoader = Callable[[RunResult], tuple[Arrays, Arrays]]
+"""Given a run, its (reference outputs, actual outputs); memory-mapped arrays are fine."""
+
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1100px}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;
+text-align:left;vertical-align:top}th{background:#f3f3f3}.passed{color:#2e7d32}
+.parity_failed,.crashed,.oom_killed,.error{color:#c62828}.budget_failed{color:#b26a00}
+code{font-size:.9em}svg{max-width:100%;height:auto}footer{margin-top:2em;color:#555}
+"""
+
+
+def html_report(
+    results: Sequence[RunResult],
+    *,
+    job: JobSpec | None = None,
+    reference_description: str | None = None,
+    load_arrays: ArrayLoader | None = None,
+    worst_n: int = 10,
+) -> str:
+    """The HTML page as text."""
+    e = html.escape
+    title = f"Pomar report — {job.model.name} ({job.job_id})" if job else "Pomar report"
+    if reference_description is None and job is not None and job.reference is not None:
+        reference_description = job.reference.description
+    parts = [
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{e(title)}</title>",
+        f"<style>{_CSS}</style></head><body><h1>{e(title)}</h1>",
+        "<h2>Runs</h2>",
+        _runs_table(results),
+    ]
+    if results:
+        parts += ["<h2>Verdict matrix</h2>", plots.verdict_matrix(results)]
+    for heading, svg in (
+        ("Latency distribution", plots.latency_distribution(results)),
+        ("Memory vs device limit", plots.memory_vs_limit(results)),
+    ):
+        if svg:
+            parts += [f"<h2>{heading}</h2>", svg]
+    parts.append("<h2>Outputs</h2>")
+    for i, r in enumerate(results):
+        parts.append(_run_outputs(r, i, load_arrays, worst_n))
+    ref = reference_sentence(reference_kind_of(results), reference_description)
+    parts.append(f"<footer>{e(ref)}</footer></body></html>")
+    return "\n".join(parts)
+
+
+def write_html(results: Sequence[RunResult], path: str | Path, **kwargs: Any) -> Path:
+    """Write :func:`html_report` atomically."""
+    return write_atomically(path, html_report(results, **kwargs))
+
+
+def _runs_table(results: Sequence[RunResult]) -> str:
+    e = html.escape
+    rows = [
+        "<table><tr><th>device</th><th>unit</th><th>status</th><th>parity</th>"
+        "<th>worst output</th><th>p50 / p90 ms</th><th>peak memory</th><th>why</th></tr>"
+    ]
+    for r in results:
+        why = "<br>".join(e(x) for x in failure_reasons(r))
+        rows.append(
+            f"<tr><td>{e(r.device.marketing_name)} <code>{e(r.device.udid)}</code></td>"
+            f"<td>{e(r.compute_unit.value)}</td>"
+            f"<td class='{e(r.status.value)}'>{e(r.status.value)}</td>"
+            f"<td>{e(verdict_of(r))}</td><td>{e(metrics_line(worst_output(r)))}</td>"
+            f"<td>{e(latency_text(r))}</td><td>{e(memory_text(r))}</td><td>{why}</td></tr>"
+        )
+    rows.append("</table>")
+    return "".join(rows)
+
+
+def _run_outputs(r: RunResult, i: int, load: ArrayLoader | None, worst_n: int) -> str:
+    e = html.escape
+    out = [f"<h3>{e(r.device.marketing_name)} · {e(r.compute_unit.value)}</h3>"]
+    if r.parity is None:
+        out.append("<p>No comparison for this run.</p>")
+        return "".join(out)
+    arrays = load(r) if load is not None else None
+    for j, o in enumerate(r.parity.outputs):
+        out.append(
+            f"<h4>{e(o.name)} <span class='{e(o.verdict.value)}'>{e(o.verdict.value)}"
+            f"</span></h4><p>{e(metrics_line(o))}</p>"
+        )
+        if o.failures:
+            out.append("<ul>" + "".join(f"<li>{e(f)}</li>" for f in o.failures) + "</ul>")
+        if arrays is not None and o.name in arrays[0] and o.name in arrays[1]:
+            ref, act = arrays[0][o.name], arrays[1][o.name]
+            if ref.size == act.size:
+                hist = error_histogram(ref, act)
+                out.append(plots.error_histogram_svg(o.name, hist, f"hist-{i}-{j}"))
+                out.append(_worst_table(worst_elements(ref, act, worst_n)))
+        elif o.worst_index is not None:
+            out.append(
+                f"<p>worst element {e(str(o.worst_index))}: reference {o.worst_reference!r}, "
+                f"output {o.worst_actual!r}</p>"
+            )
+    return "".join(out)
+
+
+def _worst_table(rows: Sequence[Any]) -> str:
+    if not rows:
+        return "<p>All elements equal.</p>"
+    body = "".join(
+        f"<tr><td>{html.escape(str(w.index))}</td><td>{w.reference:.6g}</td>"
+        f"<td>{w.actual:.6g}</td><td>{w.abs_error:.3g}</td></tr>"
+        for w in rows
+    )
+    return (
+        "<table class='worst'><tr><th>index</th><th>reference</th><th>output</th>"
+        f"<th>abs error</th></tr>{body}</table>"
+    )

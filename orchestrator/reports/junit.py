@@ -1,0 +1,92 @@
+"""``--junit``: JUnit XML, one test case per run, so CI dashboards show runs natively.
+
+The layout follows the JUnit schema CI tools read (Jenkins, GitLab, GitHub test reporters):
+``testsuites > testsuite > testcase`` with ``failure`` for parity/budget failures, ``error`` for
+runs that did not finish normally (crash, jetsam kill, timeout, lost device) and ``skipped`` for
+cancelled or unfinished runs.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from pathlib import Path
+
+from orchestrator.reports.files import write_atomically
+from orchestrator.reports.summary import failure_reasons, metrics_line, worst_output
+from orchestrator.wire import Budgets, RunResult, RunStatus
+
+_FAILURES = (RunStatus.PARITY_FAILED, RunStatus.BUDGET_FAILED)
+_SKIPPED = (RunStatus.CANCELLED, RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+def junit_xml(
+    results: Sequence[RunResult], *, suite_name: str = "pomar", budgets: Budgets | None = None
+) -> str:
+    """The JUnit XML document as text."""
+    suites = ET.Element("testsuites", name=suite_name)
+    suite = ET.SubElement(suites, "testsuite", name=suite_name)
+    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    total_time = 0.0
+    for r in results:
+        seconds = _seconds(r)
+        total_time += seconds
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            name=f"{r.device.marketing_name} [{r.device.udid}] {r.compute_unit.value}",
+            classname=f"pomar.{r.job_id}.{r.device.product_type}",
+            time=f"{seconds:.3f}",
+        )
+        counts["tests"] += 1
+        reasons = failure_reasons(r, budgets)
+        if r.status in _FAILURES:
+            counts["failures"] += 1
+            node = ET.SubElement(case, "failure", message=reasons[0], type=r.status.value)
+            node.text = "\n".join(reasons)
+        elif r.status in _SKIPPED:
+            counts["skipped"] += 1
+            ET.SubElement(case, "skipped", message=f"run {r.status.value}")
+        elif r.status is not RunStatus.PASSED:
+            counts["errors"] += 1
+            node = ET.SubElement(case, "error", message=reasons[0], type=r.status.value)
+            node.text = "\n".join(reasons)
+        out = ET.SubElement(case, "system-out")
+        out.text = _details(r)
+    for node in (suites, suite):
+        for key, value in counts.items():
+            if node is suite or key != "skipped":
+                node.set(key, str(value))
+        node.set("time", f"{total_time:.3f}")
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def write_junit(
+    results: Sequence[RunResult],
+    path: str | Path,
+    *,
+    suite_name: str = "pomar",
+    budgets: Budgets | None = None,
+) -> Path:
+    """Write :func:`junit_xml` atomically."""
+    return write_atomically(path, junit_xml(results, suite_name=suite_name, budgets=budgets))
+
+
+def _seconds(r: RunResult) -> float:
+    if r.started_at and r.finished_at:
+        return max(0.0, (r.finished_at - r.started_at).total_seconds())
+    lat = r.timings.latency
+    return sum(lat.samples_ms) / 1000 if lat else 0.0
+
+
+def _details(r: RunResult) -> str:
+    lines = [f"run {r.run_id} status {r.status.value}"]
+    if r.parity is not None:
+        lines += [metrics_line(o) for o in r.parity.outputs]
+        if worst_output(r) is not None and r.parity.tolerance:
+            lines.append(f"tolerance {r.parity.tolerance}, reference {r.parity.reference_kind}")
+    if r.timings.latency:
+        lat = r.timings.latency
+        lines.append(f"latency p50 {lat.p50_ms:.3g} ms, p90 {lat.p90_ms:.3g} ms")
+    return "\n".join(lines)
