@@ -8,6 +8,7 @@ cancelled or unfinished runs.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +16,9 @@ from pathlib import Path
 from orchestrator.reports.files import write_atomically
 from orchestrator.reports.summary import failure_reasons, metrics_line, worst_output
 from orchestrator.wire import Budgets, RunResult, RunStatus
+
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""Characters XML 1.0 cannot carry at all, even escaped (a device log may hold them)."""
 
 _FAILURES = (RunStatus.PARITY_FAILED, RunStatus.BUDGET_FAILED)
 _SKIPPED = (RunStatus.CANCELLED, RunStatus.QUEUED, RunStatus.RUNNING)
@@ -39,7 +43,7 @@ def junit_xml(
             time=f"{seconds:.3f}",
         )
         counts["tests"] += 1
-        reasons = failure_reasons(r, budgets)
+        reasons = [_clean(x) for x in failure_reasons(r, budgets)]
         if r.status in _FAILURES:
             counts["failures"] += 1
             node = ET.SubElement(case, "failure", message=reasons[0], type=r.status.value)
@@ -52,7 +56,7 @@ def junit_xml(
             node = ET.SubElement(case, "error", message=reasons[0], type=r.status.value)
             node.text = "\n".join(reasons)
         out = ET.SubElement(case, "system-out")
-        out.text = _details(r)
+        out.text = _clean(_details(r))
     for node in (suites, suite):
         for key, value in counts.items():
             if node is suite or key != "skipped":
@@ -71,6 +75,10 @@ def write_junit(
 ) -> Path:
     """Write :func:`junit_xml` atomically."""
     return write_atomically(path, junit_xml(results, suite_name=suite_name, budgets=budgets))
+
+
+def _clean(text: str) -> str:
+    return _NOT_XML.sub("\ufffd", text)
 
 
 def _seconds(r: RunResult) -> float:

@@ -66,7 +66,11 @@ def latency_distribution(results: Sequence[RunResult]) -> str | None:
     fig = _figure(7, 0.8 + 0.4 * len(runs))
     ax = fig.add_subplot()
     samples = [list(r.timings.latency.samples_ms) for r in runs]  # type: ignore[union-attr]
-    ax.boxplot(samples, vert=False, tick_labels=[_label(r) for r in runs])
+    labels = [_label(r) for r in runs]
+    try:
+        ax.boxplot(samples, orientation="horizontal", tick_labels=labels)
+    except TypeError:  # matplotlib < 3.10 has only ``vert`` (deprecated from 3.11)
+        ax.boxplot(samples, vert=False, labels=labels)
     ax.set_xlabel("latency (ms)")
     ax.set_title("latency distribution")
     return _svg(fig, "latency")

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rich.console import Console
+
+from orchestrator.reports import (
+    html_report,
+    junit_xml,
+    print_results,
+    read_json,
+    write_html,
+    write_json,
+    write_junit,
+)
+from orchestrator.wire import RunResult
+from tests.orchestrator.reports.conftest import overflowed_outputs, reference_outputs
+
+HERE = Path(__file__).parent
+
+
+def test_terminal_table_shows_every_run_and_explains_the_reference(runs: list[RunResult]) -> None:
+    console = Console(record=True, width=200, color_system=None)
+    print_results(runs, console=console)
+    text = console.export_text()
+    assert "parity_failed" in text
+    assert "oom_killed" in text
+    assert "iPhone 14 Pro" in text
+    assert "Reference: the source model (PyTorch) in fp32" in text
+    assert "Inf 0/1" in text
+
+
+def test_json_round_trips_every_run_with_infinite_metrics(
+    runs: list[RunResult], tmp_path: Path
+) -> None:
+    path = write_json(runs, tmp_path / "out" / "results.json")
+    raw = json.loads(path.read_text())
+    for written, original in zip(raw["results"], runs, strict=True):
+        again = RunResult.model_validate_json(json.dumps(written))
+        assert again.model_dump_json() == original.model_dump_json()
+    assert read_json(path).results[1].parity.outputs[1].metrics.max_abs_error == float("inf")  # type: ignore[union-attr]
+    assert [p.name for p in path.parent.iterdir()] == ["results.json"]  # no temp file left
+
+
+def test_junit_validates_against_the_ci_schema_and_has_one_case_per_run(
+    runs: list[RunResult], tmp_path: Path
+) -> None:
+    xmlschema = pytest.importorskip("xmlschema")
+    path = write_junit(runs, tmp_path / "junit.xml")
+    xmlschema.XMLSchema(HERE / "junit-10.xsd").validate(path)
+    suite = ET.parse(path).getroot().find("testsuite")
+    assert suite is not None
+    cases = suite.findall("testcase")
+    assert len(cases) == len(runs)
+    assert suite.get("tests") == "5"
+    assert (suite.get("failures"), suite.get("errors"), suite.get("skipped")) == ("2", "1", "1")
+    failure = cases[1].find("failure")
+    assert failure is not None
+    assert "non-finite" in (failure.get("message") or "")
+    assert "fp16_overflow" in (failure.text or "")
+    error = cases[2].find("error")
+    assert error is not None
+    assert error.get("message") == "killed by jetsam at 3.1 GiB"
+
+
+def test_junit_escapes_awkward_text(runs: list[RunResult]) -> None:
+    odd = runs[2].model_copy(update={"error": 'bad <op> & "quote"\x1b'})
+    ET.fromstring(junit_xml([odd]).encode())
+
+
+def _loader(run: RunResult) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    ref = reference_outputs()
+    if run.run_id == "r1":
+        return ref, overflowed_outputs()
+    return ref, {k: v.astype(np.float16) for k, v in ref.items()}
+
+
+def test_html_is_one_self_contained_page_with_plots_and_worst_elements(
+    runs: list[RunResult],
+) -> None:
+    page = html_report(runs, load_arrays=_loader)
+    assert page.count("<svg") >= 3 + 2 * 3  # matrix, latency, memory, two histograms per run
+    assert "src=" not in page and "href=" not in page.replace('xlink:href="#', "")
+    assert "error histogram" in page
+    assert "<th>abs error</th>" in page
+    assert "Reference: the source model" in page
+
+
+@pytest.mark.browser
+def test_html_renders_in_headless_chromium(runs: list[RunResult], tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    from tests.conftest import need_service
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        need_service("chromium", "apt-get install -y chromium")
+    page = write_html(runs, tmp_path / "report.html", load_arrays=_loader)
+    args = [
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
+    dom = subprocess.run(
+        [*args, "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    assert "parity_failed" in dom
+    assert "peak memory vs device limit" in dom
+    assert dom.count("<svg") >= 5
+    shot = tmp_path / "shot.png"
+    subprocess.run(
+        [*args, f"--screenshot={shot}", "--window-size=1200,2000", page.as_uri()],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    assert shot.stat().st_size > 10_000  # a real rendering, not a blank page
