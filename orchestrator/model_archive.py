@@ -45,7 +45,7 @@ def write_package_zip(package: Path, destination: Path) -> None:
     files: list[tuple[str, Path]] = []
     for root, dirs, names in os.walk(package):
         dirs.sort()
-        for name in names:
+        for name in names + [d for d in dirs if (Path(root) / d).is_symlink()]:
             path = Path(root) / name
             if path.is_symlink():
                 raise ModelError(
