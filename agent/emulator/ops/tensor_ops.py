@@ -69,8 +69,12 @@ def pad(args: OpArgs) -> Tensor:
         flat += [pads[2 * i], pads[2 * i + 1]]
     if mode == "constant":
         return F.pad(x, flat, value=args.float("constant_val", 0.0))
-    # torch's reflect/replicate pad only the trailing 1-3 dims of a batched tensor.
+    # torch's reflect/replicate pad only the trailing 1-3 dims of a batched tensor: drop the
+    # leading dims that are not padded.
     n = len(pads) // 2
+    while n > 1 and pads[2 * (len(pads) // 2 - n)] == 0 and pads[2 * (len(pads) // 2 - n) + 1] == 0:
+        n -= 1
+    flat = flat[: 2 * n]
     lead = x.shape[: x.dim() - n]
     y = x.reshape((1, -1) + tuple(x.shape[x.dim() - n :]))
     y = F.pad(y, flat, mode="reflect" if mode == "reflect" else "replicate")

@@ -26,6 +26,10 @@ def convert(
     # ResourceWarning fires inside ct.convert, so silence it for the call only.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
+        # Tracing shape checks in torch modules (instance norm) warns; the trace is still valid.
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        # coremltools' int16 cast pass compares dtype ranges with a numpy overflow warning.
+        warnings.filterwarnings("ignore", "overflow encountered in cast", RuntimeWarning)
         return _convert(module, *example, precision=precision, target=target,
                         frontend=frontend, **options)
 
