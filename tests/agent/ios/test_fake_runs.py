@@ -209,3 +209,52 @@ def test_fake_ios_devices_are_devices_with_catalog_facts() -> None:
     assert devices[0].info.marketing_name == "iPhone 14 Pro"
     assert devices[1].info.chip == "A17 Pro"
     assert len({d.info.udid for d in devices}) == 3
+
+
+def test_golden_result_fixture_converts_ns_to_ms_and_reads_outputs(
+    make_request: RequestFactory, config: IosConfig
+) -> None:
+    from pathlib import Path
+
+    from agent.ios.runner import HarnessRunner
+
+    fixtures = Path(__file__).resolve().parents[3] / "ios_harness" / "fixtures"
+    if not (fixtures / "result_ok.json").exists():
+        pytest.skip("harness fixtures not written yet")
+    session = fake_session()
+    runner = HarnessRunner(session, config)
+    runner._facts = session.facts()
+    folder = job_dir("run-0001")
+    session.write_files(
+        BUNDLE,
+        {
+            f"{folder}/result.json": (fixtures / "result_ok.json").read_bytes(),
+            f"{folder}/outputs/y.npy": (fixtures / "float16_1x4.npy").read_bytes(),
+        },
+    )
+    outcome = runner._collect(make_request(), folder, "DONE", None)
+    assert outcome.outcome is Outcome.COMPLETED, outcome.error
+    assert outcome.timings.cold_load_ms == pytest.approx(812.4)
+    assert outcome.timings.latency is not None
+    assert outcome.timings.latency.p50_ms == pytest.approx(1.801)
+    assert outcome.memory.peak_bytes == 61_250_000
+    assert outcome.memory.device_limit_bytes == 21_000_000 + 2_900_000_000
+    assert outcome.outputs["y"].shape == (1, 4)
+
+
+def test_default_fake_predictor_runs_the_emulator_in_fp16_off_the_cpu(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    import agent.emulator
+    from agent.ios.fake import emulator_predictor
+
+    calls: list[str] = []
+
+    def fake_predict(model_path: object, inputs: object, *, precision: str = "fp32") -> dict:
+        calls.append(precision)
+        return {}
+
+    monkeypatch.setattr(agent.emulator, "predict", fake_predict)
+    emulator_predictor(__import__("pathlib").Path("m.mlpackage"), {}, "ane")
+    emulator_predictor(__import__("pathlib").Path("m.mlpackage"), {}, "cpu")
+    assert calls == ["fp16", "fp32"]
