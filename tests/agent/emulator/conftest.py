@@ -13,6 +13,17 @@ import torch
 ct = pytest.importorskip("coremltools")
 
 
+def quiet_convert(*args: Any, **kwargs: Any) -> Any:
+    """``ct.convert`` with the noise coremltools 9.0 makes under strict warnings silenced."""
+    with warnings.catch_warnings():
+        # coremltools 9.0 drops its weights TemporaryDirectory without closing it; the
+        # ResourceWarning fires inside ct.convert, so silence it for the call only.
+        warnings.simplefilter("ignore", ResourceWarning)
+        # coremltools' int16 cast pass compares dtype ranges with a numpy overflow warning.
+        warnings.filterwarnings("ignore", "overflow encountered in cast", RuntimeWarning)
+        return ct.convert(*args, **kwargs)
+
+
 def convert(
     module: torch.nn.Module,
     *example: torch.Tensor,
@@ -22,14 +33,9 @@ def convert(
     **options: Any,
 ) -> Any:
     """An ML program for ``module`` with inputs named ``x0``, ``x1``, ..."""
-    # coremltools 9.0 drops its weights TemporaryDirectory without closing it; the
-    # ResourceWarning fires inside ct.convert, so silence it for the call only.
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
         # Tracing shape checks in torch modules (instance norm) warns; the trace is still valid.
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
-        # coremltools' int16 cast pass compares dtype ranges with a numpy overflow warning.
-        warnings.filterwarnings("ignore", "overflow encountered in cast", RuntimeWarning)
         return _convert(module, *example, precision=precision, target=target,
                         frontend=frontend, **options)
 
@@ -46,8 +52,11 @@ def _convert(
     compute = ct.precision.FLOAT32 if precision == "fp32" else ct.precision.FLOAT16
     target = target or ct.target.iOS16
     if frontend == "export":
-        exported = torch.export.export(module, tuple(example)).run_decompositions({})
-        return ct.convert(
+        with warnings.catch_warnings():
+            # torch.export's pytree internals warn about their own deprecations.
+            warnings.simplefilter("ignore", FutureWarning)
+            exported = torch.export.export(module, tuple(example)).run_decompositions({})
+        return quiet_convert(
             exported,
             convert_to="mlprogram",
             compute_precision=compute,
@@ -55,7 +64,7 @@ def _convert(
             **options,
         )
     traced = torch.jit.trace(module, tuple(example))
-    return ct.convert(
+    return quiet_convert(
         traced,
         inputs=[ct.TensorType(name=f"x{i}", shape=t.shape) for i, t in enumerate(example)],
         convert_to="mlprogram",

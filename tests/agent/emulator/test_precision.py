@@ -1,0 +1,103 @@
+"""Precision modes: half-precision storage overflows exactly where half does; fp32 islands stay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from agent.emulator import Trace, first_divergence, load_program
+from tests.agent.emulator.conftest import ct, quiet_convert, convert
+
+
+class Scale(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * 1000.0 + 1.0
+
+
+@pytest.fixture(scope="module")
+def scale_fp32() -> Any:
+    return convert(Scale(), torch.ones(1, 6), precision="fp32")
+
+
+def test_fp16_mode_overflows_to_inf_exactly_where_half_precision_does(scale_fp32: Any) -> None:
+    x = np.array([[1.0, 60.0, 65.0, 66.0, -70.0, 0.5]], np.float32)
+    program = load_program(scale_fp32)
+    (fp16,) = program.predict({"x0": x}, precision="fp16").values()
+    with np.errstate(over="ignore"):
+        half = (x.astype(np.float16) * np.float16(1000.0)) + np.float16(1.0)
+    np.testing.assert_array_equal(np.isinf(fp16), np.isinf(half))
+    np.testing.assert_array_equal(fp16[np.isfinite(fp16)], half[np.isfinite(half)])
+    (fp32,) = program.predict({"x0": x}, precision="fp32").values()
+    assert np.isfinite(fp32).all()
+
+
+def test_first_nonfinite_names_the_op_that_overflowed(scale_fp32: Any) -> None:
+    trace = Trace()
+    load_program(scale_fp32).predict({"x0": np.full((1, 6), 100.0, np.float32)}, precision="fp16", trace=trace)
+    first = trace.first_nonfinite()
+    assert first is not None
+    assert first.op_type == "mul"
+    assert first.inf_count == 6
+
+
+def test_fp16_overflow_example_diverges_from_fp32_at_the_sum_of_squares() -> None:
+    from examples.fp16_overflow import build
+
+    module, (features,) = build()
+    program = load_program(convert(module, features, precision="fp32"))
+    left, right = Trace(keep_tensors=True), Trace(keep_tensors=True)
+    program.predict({"x0": features.numpy()}, precision="fp32", trace=left)
+    outputs = program.predict({"x0": features.numpy()}, precision="fp16", trace=right)
+    divergence = first_divergence(left, right)
+    assert divergence is not None
+    assert divergence.op_type in ("reduce_sum", "reduce_sum_square", "mul")
+    assert right[divergence.name].inf_count > 0
+    (reference,) = program.predict({"x0": features.numpy()}, precision="fp32").values()
+    (collapsed,) = outputs.values()
+    assert np.abs(collapsed).max() == 0.0 < np.abs(reference).max()  # x / sqrt(inf) = 0
+
+
+def test_fp16_strict_accumulates_in_half_and_is_never_better_than_fp16() -> None:
+    torch.manual_seed(0)
+    module = nn.Linear(512, 4)
+    x = torch.randn(1, 512)
+    program = load_program(convert(module, x, precision="fp32"))
+    expected = module(x).detach().numpy()
+    errors = {}
+    for mode in ("fp32", "fp16", "fp16-strict"):
+        (out,) = program.predict({"x0": x.numpy()}, precision=mode).values()
+        errors[mode] = float(np.abs(out - expected).max())
+    assert errors["fp32"] < 1e-5
+    assert errors["fp16"] <= errors["fp16-strict"]
+    assert 0 < errors["fp16-strict"] < 0.5
+
+
+class Island(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(x * 3.0, dim=-1) + 1.0
+
+
+def test_fp16_mode_keeps_an_fp16_programs_fp32_islands() -> None:
+    model = _island_model()
+    trace = Trace()
+    load_program(model).predict({"x0": np.ones((1, 8), np.float32)}, precision="fp16", trace=trace)
+    dtypes = {stats.op_type: stats.dtype for stats in trace}
+    assert dtypes["softmax"] == "float32"  # excluded from fp16 by the op selector
+    assert dtypes["mul"] == "float16"
+
+
+def _island_model() -> Any:
+    traced = torch.jit.trace(Island().eval(), torch.randn(1, 8))
+    return quiet_convert(
+        traced,
+        inputs=[ct.TensorType(name="x0", shape=(1, 8))],
+        convert_to="mlprogram",
+        compute_precision=ct.transform.FP16ComputePrecision(
+            op_selector=lambda op: op.op_type != "softmax"
+        ),
+        minimum_deployment_target=ct.target.iOS16,
+    )
