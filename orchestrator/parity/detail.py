@@ -11,7 +11,7 @@ import numpy.typing as npt
 Array = npt.NDArray[Any]
 
 LOG10_EDGES = np.arange(-12.0, 6.5, 0.5)
-"""Histogram bins of log10|error| from 1e-12 to 1e6; exact zeros and non-finite are counted apart."""
+"""Bins of log10|error| from 1e-12 to 1e6; exact zeros and non-finite are counted apart."""
 
 
 @dataclass(frozen=True)
