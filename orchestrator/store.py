@@ -1,21 +1,23 @@
-"""The job store interface: jobs, their runs, and every run's result.
+"""The job store interface: jobs, their runs, every run's result, and the device registry.
 
-The store is the source of truth for what was submitted; the broker only carries work. Results
-are recorded idempotently by run id. Implementations: ``orchestrator/stores/sql.py``
-(SQLite or PostgreSQL through SQLAlchemy) and ``orchestrator/stores/memory.py`` (tests).
+The store is the source of truth for what was submitted; the broker only carries work, and a
+reconciler re-enqueues from here whatever the broker lost. Results are recorded idempotently by
+(run id, attempt). Implementations: ``orchestrator/stores/sql.py`` (SQLite or PostgreSQL through
+SQLAlchemy, migrated by Alembic) and ``orchestrator/stores/memory.py`` (tests).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-from orchestrator.wire import JobSpec, RunResult, RunSpec, RunStatus
+from orchestrator.wire import DeviceInfo, JobSpec, RunResult, RunSpec, RunStatus
 from orchestrator.wire.base import WireModel
 
 
 class RunRecord(WireModel):
-    """A run as the store knows it."""
+    """A run as the store knows it. ``spec.attempt`` is the attempt in flight."""
 
     spec: RunSpec
     status: RunStatus
@@ -23,10 +25,50 @@ class RunRecord(WireModel):
     result: RunResult | None = None
     created_at: datetime
     updated_at: datetime
+    device_udid: str | None = None
+    """The device running it (or that ran it)."""
+    detail: str | None = None
+    """Why a queued run is not moving (``waiting for a live device in pool …``), or why an
+    earlier attempt was retried."""
+    deadline_at: datetime | None = None
+    """A queued run nobody has picked up by then fails with ``timeout``."""
 
     @property
     def run_id(self) -> str:
         return self.spec.run_id
+
+    @property
+    def attempt(self) -> int:
+        return self.spec.attempt
+
+
+class DeviceState(StrEnum):
+    IDLE = "idle"
+    BUSY = "busy"
+    LOST = "lost"
+    QUARANTINED = "quarantined"
+
+
+class DeviceRecord(WireModel):
+    """A device the farm has seen: what it is, and how it was when last heard of."""
+
+    info: DeviceInfo
+    state: DeviceState
+    current_run: str | None = None
+    first_seen: datetime
+    last_seen: datetime
+
+
+class Schedule(WireModel):
+    """A named matrix (models × pools × compute units) fired by a cron expression."""
+
+    name: str
+    cron: str
+    models: tuple[str, ...]
+    pools: tuple[str, ...]
+    compute_units: tuple[str, ...]
+    created_at: datetime
+    last_fired_at: datetime | None = None
 
 
 @runtime_checkable
@@ -47,15 +89,45 @@ class JobStore(Protocol):
 
     def get_run(self, run_id: str) -> RunRecord | None: ...
 
-    def mark_running(self, run_id: str, device_udid: str) -> bool:
-        """Move a queued run to running; False if the run is unknown, cancelled or finished."""
+    def unfinished_runs(self) -> list[RunRecord]:
+        """Every queued or running run, oldest first: what the reconciler watches."""
+        ...
+
+    def mark_running(self, run_id: str, device_udid: str, attempt: int | None = None) -> bool:
+        """Move a queued run to running; False if the run is unknown, cancelled, finished, or
+        ``attempt`` is given and is not the attempt in flight."""
         ...
 
     def record_result(self, result: RunResult) -> bool:
         """Record a final result once. Returns False (and changes nothing) when the run is
-        unknown, cancelled, or already has a final result: duplicate delivery is harmless."""
+        unknown, cancelled, already final, or the result is of an earlier attempt."""
+        ...
+
+    def requeue(self, spec: RunSpec, queue: str, detail: str | None = None) -> bool:
+        """Put an unfinished run back to ``queued`` as ``spec`` (the next attempt, so
+        ``spec.attempt`` is one more than the attempt in flight); False if it moved meanwhile."""
+        ...
+
+    def set_waiting(self, run_id: str, detail: str | None, deadline_at: datetime | None) -> bool:
+        """Say why a queued run is not moving, and until when it may wait."""
         ...
 
     def cancel_job(self, job_id: str) -> int:
         """Cancel every unfinished run of a job; returns how many were cancelled."""
         ...
+
+    def save_device(self, device: DeviceRecord) -> None:
+        """Insert or update a device by udid (``first_seen`` of an existing row is kept)."""
+        ...
+
+    def list_devices(self) -> list[DeviceRecord]:
+        """Every device ever seen, by udid."""
+        ...
+
+    def save_schedule(self, schedule: Schedule) -> None: ...
+
+    def list_schedules(self) -> list[Schedule]: ...
+
+    def delete_schedule(self, name: str) -> bool: ...
+
+    def mark_fired(self, name: str, at: datetime) -> None: ...

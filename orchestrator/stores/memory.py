@@ -6,8 +6,12 @@ import threading
 from datetime import UTC, datetime
 
 from orchestrator.errors import UsageError
-from orchestrator.store import RunRecord
+from orchestrator.store import DeviceRecord, RunRecord, Schedule
 from orchestrator.wire import JobSpec, RunResult, RunSpec, RunStatus
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 class MemoryJobStore:
@@ -15,9 +19,11 @@ class MemoryJobStore:
         self._lock = threading.Lock()
         self._jobs: dict[str, tuple[JobSpec, datetime]] = {}
         self._runs: dict[str, RunRecord] = {}
+        self._devices: dict[str, DeviceRecord] = {}
+        self._schedules: dict[str, Schedule] = {}
 
     def add_job(self, job: JobSpec, runs: list[tuple[RunSpec, str]]) -> None:
-        now = datetime.now(UTC)
+        now = _now()
         with self._lock:
             self._jobs[job.job_id] = (job, now)
             for spec, queue in runs:
@@ -48,23 +54,69 @@ class MemoryJobStore:
         with self._lock:
             return self._runs.get(run_id)
 
-    def mark_running(self, run_id: str, device_udid: str) -> bool:
+    def unfinished_runs(self) -> list[RunRecord]:
+        with self._lock:
+            return sorted(
+                (r for r in self._runs.values() if not r.status.finished),
+                key=lambda r: (r.created_at, r.run_id),
+            )
+
+    def mark_running(self, run_id: str, device_udid: str, attempt: int | None = None) -> bool:
         with self._lock:
             rec = self._runs.get(run_id)
             if rec is None or rec.status is not RunStatus.QUEUED:
                 return False
+            if attempt is not None and attempt != rec.attempt:
+                return False
             self._runs[run_id] = rec.model_copy(
-                update={"status": RunStatus.RUNNING, "updated_at": datetime.now(UTC)}
+                update={
+                    "status": RunStatus.RUNNING,
+                    "device_udid": device_udid,
+                    "detail": None,
+                    "updated_at": _now(),
+                }
             )
             return True
 
     def record_result(self, result: RunResult) -> bool:
         with self._lock:
             rec = self._runs.get(result.run_id)
-            if rec is None or rec.status.finished:
+            if rec is None or rec.status.finished or rec.attempt != result.attempt:
                 return False
             self._runs[result.run_id] = rec.model_copy(
-                update={"status": result.status, "result": result, "updated_at": datetime.now(UTC)}
+                update={
+                    "status": result.status,
+                    "result": result,
+                    "device_udid": result.device.udid,
+                    "updated_at": _now(),
+                }
+            )
+            return True
+
+    def requeue(self, spec: RunSpec, queue: str, detail: str | None = None) -> bool:
+        with self._lock:
+            rec = self._runs.get(spec.run_id)
+            if rec is None or rec.status.finished or rec.attempt != spec.attempt - 1:
+                return False
+            self._runs[spec.run_id] = rec.model_copy(
+                update={
+                    "spec": spec,
+                    "status": RunStatus.QUEUED,
+                    "queue": queue,
+                    "device_udid": None,
+                    "detail": detail,
+                    "updated_at": _now(),
+                }
+            )
+            return True
+
+    def set_waiting(self, run_id: str, detail: str | None, deadline_at: datetime | None) -> bool:
+        with self._lock:
+            rec = self._runs.get(run_id)
+            if rec is None or rec.status is not RunStatus.QUEUED:
+                return False
+            self._runs[run_id] = rec.model_copy(
+                update={"detail": detail, "deadline_at": deadline_at}
             )
             return True
 
@@ -73,6 +125,40 @@ class MemoryJobStore:
             n = 0
             for run_id, rec in list(self._runs.items()):
                 if rec.spec.job_id == job_id and not rec.status.finished:
-                    self._runs[run_id] = rec.model_copy(update={"status": RunStatus.CANCELLED})
+                    self._runs[run_id] = rec.model_copy(
+                        update={"status": RunStatus.CANCELLED, "updated_at": _now()}
+                    )
                     n += 1
             return n
+
+    def save_device(self, device: DeviceRecord) -> None:
+        with self._lock:
+            old = self._devices.get(device.info.udid)
+            if old is not None:
+                device = device.model_copy(update={"first_seen": old.first_seen})
+            self._devices[device.info.udid] = device
+
+    def list_devices(self) -> list[DeviceRecord]:
+        with self._lock:
+            return [self._devices[k] for k in sorted(self._devices)]
+
+    def save_schedule(self, schedule: Schedule) -> None:
+        with self._lock:
+            old = self._schedules.get(schedule.name)
+            if old is not None:
+                schedule = schedule.model_copy(update={"created_at": old.created_at})
+            self._schedules[schedule.name] = schedule
+
+    def list_schedules(self) -> list[Schedule]:
+        with self._lock:
+            return [self._schedules[k] for k in sorted(self._schedules)]
+
+    def delete_schedule(self, name: str) -> bool:
+        with self._lock:
+            return self._schedules.pop(name, None) is not None
+
+    def mark_fired(self, name: str, at: datetime) -> None:
+        with self._lock:
+            old = self._schedules.get(name)
+            if old is not None and (old.last_fired_at is None or old.last_fired_at < at):
+                self._schedules[name] = old.model_copy(update={"last_fired_at": at})

@@ -1,11 +1,14 @@
 """The job store on SQLAlchemy: SQLite for a laptop, PostgreSQL for a farm.
 
 Wire models are stored as their JSON next to the few columns we query by; the JSON carries its
-own protocol version, so a reader always knows what it is reading.
+own protocol version, so a reader always knows what it is reading. The schema is Alembic's
+(``orchestrator/migrations``): SQLite is migrated when opened; PostgreSQL by ``pomar
+coordinator`` (:func:`migrate`), and a store that is behind says so instead of failing later.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,7 +19,9 @@ from sqlalchemy import (
     String,
     Text,
     create_engine,
+    delete,
     event,
+    or_,
     select,
     update,
 )
@@ -24,11 +29,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
+from orchestrator import migrations
 from orchestrator.errors import StoreError, UsageError
-from orchestrator.store import RunRecord
-from orchestrator.wire import JobSpec, RunResult, RunSpec, RunStatus
+from orchestrator.store import DeviceRecord, DeviceState, RunRecord, Schedule
+from orchestrator.wire import DeviceInfo, JobSpec, RunResult, RunSpec, RunStatus
 
 _FINAL = [s.value for s in RunStatus if s.finished]
+_UNFINISHED = [RunStatus.QUEUED.value, RunStatus.RUNNING.value]
 
 
 def _now() -> datetime:
@@ -61,6 +68,29 @@ class RunRow(Base):
     result_json: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    detail: Mapped[str | None] = mapped_column(Text)
+    deadline_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DeviceRow(Base):
+    __tablename__ = "devices"
+
+    udid: Mapped[str] = mapped_column(String(200), primary_key=True)
+    info_json: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(32))
+    current_run: Mapped[str | None] = mapped_column(String(64))
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ScheduleRow(Base):
+    __tablename__ = "schedules"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    cron: Mapped[str] = mapped_column(String(100))
+    matrix_json: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_fired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 def _record(row: RunRow) -> RunRecord:
@@ -71,12 +101,29 @@ def _record(row: RunRow) -> RunRecord:
         result=RunResult.model_validate_json(row.result_json) if row.result_json else None,
         created_at=_aware(row.created_at),
         updated_at=_aware(row.updated_at),
+        device_udid=row.device_udid,
+        detail=row.detail,
+        deadline_at=_aware(row.deadline_at) if row.deadline_at else None,
     )
 
 
 def _aware(value: datetime) -> datetime:
     # SQLite drops the timezone; every time we write is UTC.
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def migrate(url: str) -> None:
+    """Apply every pending migration to the store at ``url`` (``pomar coordinator`` does)."""
+    engine = _make_engine(url)
+    try:
+        migrations.upgrade(engine)
+    except SQLAlchemyError as exc:
+        raise StoreError(
+            f"cannot migrate the job store at {_safe(url)}: {exc.__class__.__name__}",
+            hint="check POMAR_STORE_URL and that the database is running",
+        ) from exc
+    finally:
+        engine.dispose()
 
 
 class SqlJobStore:
@@ -86,13 +133,26 @@ class SqlJobStore:
         self.url = url
         self.engine = _make_engine(url)
         try:
-            Base.metadata.create_all(self.engine)
+            if url.startswith("sqlite"):
+                migrations.upgrade(self.engine)
+            elif migrations.current(self.engine) != migrations.head():
+                raise StoreError(
+                    f"the job store at {_safe(url)} is not at schema {migrations.head()}",
+                    hint="start `pomar coordinator` once (it migrates the store), then retry",
+                )
         except SQLAlchemyError as exc:
+            self.engine.dispose()
             raise StoreError(
                 f"cannot open the job store at {_safe(url)}: {exc.__class__.__name__}",
                 hint="check POMAR_STORE_URL and that the database is running",
             ) from exc
+        except StoreError:
+            self.engine.dispose()
+            raise
         self._session = sessionmaker(self.engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        self.engine.dispose()
 
     def add_job(self, job: JobSpec, runs: list[tuple[RunSpec, str]]) -> None:
         now = _now()
@@ -113,7 +173,7 @@ class SqlJobStore:
                         job_id=job.job_id,
                         queue=queue,
                         status=RunStatus.QUEUED.value,
-                        device_udid=spec.device_id,
+                        device_udid=None,
                         attempt=spec.attempt,
                         spec_json=spec.model_dump_json(),
                         result_json=None,
@@ -147,28 +207,79 @@ class SqlJobStore:
             row = s.get(RunRow, run_id)
             return _record(row) if row else None
 
-    def mark_running(self, run_id: str, device_udid: str) -> bool:
+    def unfinished_runs(self) -> list[RunRecord]:
+        with self._guard(), self._session() as s:
+            rows = s.scalars(
+                select(RunRow)
+                .where(RunRow.status.in_(_UNFINISHED))
+                .order_by(RunRow.created_at, RunRow.run_id)
+            )
+            return [_record(r) for r in rows]
+
+    def mark_running(self, run_id: str, device_udid: str, attempt: int | None = None) -> bool:
+        where = [RunRow.run_id == run_id, RunRow.status == RunStatus.QUEUED.value]
+        if attempt is not None:
+            where.append(RunRow.attempt == attempt)
         with self._guard(), self._session.begin() as s:
             done = s.execute(
                 update(RunRow)
-                .where(RunRow.run_id == run_id, RunRow.status == RunStatus.QUEUED.value)
-                .values(status=RunStatus.RUNNING.value, device_udid=device_udid, updated_at=_now())
+                .where(*where)
+                .values(
+                    status=RunStatus.RUNNING.value,
+                    device_udid=device_udid,
+                    detail=None,
+                    updated_at=_now(),
+                )
             )
             return bool(done.rowcount)  # type: ignore[attr-defined]
 
     def record_result(self, result: RunResult) -> bool:
-        # One conditional UPDATE: concurrent duplicate deliveries cannot both win.
+        # One conditional UPDATE: concurrent duplicate deliveries cannot both win, and a late
+        # result of a superseded attempt cannot overwrite the retry.
         with self._guard(), self._session.begin() as s:
             done = s.execute(
                 update(RunRow)
-                .where(RunRow.run_id == result.run_id, RunRow.status.not_in(_FINAL))
+                .where(
+                    RunRow.run_id == result.run_id,
+                    RunRow.status.not_in(_FINAL),
+                    RunRow.attempt == result.attempt,
+                )
                 .values(
                     status=result.status.value,
                     device_udid=result.device.udid,
-                    attempt=result.attempt,
                     result_json=result.model_dump_json(),
                     updated_at=_now(),
                 )
+            )
+            return bool(done.rowcount)  # type: ignore[attr-defined]
+
+    def requeue(self, spec: RunSpec, queue: str, detail: str | None = None) -> bool:
+        with self._guard(), self._session.begin() as s:
+            done = s.execute(
+                update(RunRow)
+                .where(
+                    RunRow.run_id == spec.run_id,
+                    RunRow.status.in_(_UNFINISHED),
+                    RunRow.attempt == spec.attempt - 1,
+                )
+                .values(
+                    status=RunStatus.QUEUED.value,
+                    attempt=spec.attempt,
+                    spec_json=spec.model_dump_json(),
+                    queue=queue,
+                    device_udid=None,
+                    detail=detail,
+                    updated_at=_now(),
+                )
+            )
+            return bool(done.rowcount)  # type: ignore[attr-defined]
+
+    def set_waiting(self, run_id: str, detail: str | None, deadline_at: datetime | None) -> bool:
+        with self._guard(), self._session.begin() as s:
+            done = s.execute(
+                update(RunRow)
+                .where(RunRow.run_id == run_id, RunRow.status == RunStatus.QUEUED.value)
+                .values(detail=detail, deadline_at=deadline_at)
             )
             return bool(done.rowcount)  # type: ignore[attr-defined]
 
@@ -180,6 +291,81 @@ class SqlJobStore:
                 .values(status=RunStatus.CANCELLED.value, updated_at=_now())
             )
             return int(done.rowcount)  # type: ignore[attr-defined]
+
+    def save_device(self, device: DeviceRecord) -> None:
+        with self._guard(), self._session.begin() as s:
+            row = s.get(DeviceRow, device.info.udid)
+            if row is None:
+                row = DeviceRow(udid=device.info.udid, first_seen=device.first_seen)
+                s.add(row)
+            row.info_json = device.info.model_dump_json()
+            row.state = device.state.value
+            row.current_run = device.current_run
+            row.last_seen = device.last_seen
+
+    def list_devices(self) -> list[DeviceRecord]:
+        with self._guard(), self._session() as s:
+            rows = s.scalars(select(DeviceRow).order_by(DeviceRow.udid))
+            return [
+                DeviceRecord(
+                    info=DeviceInfo.model_validate_json(r.info_json),
+                    state=DeviceState(r.state),
+                    current_run=r.current_run,
+                    first_seen=_aware(r.first_seen),
+                    last_seen=_aware(r.last_seen),
+                )
+                for r in rows
+            ]
+
+    def save_schedule(self, schedule: Schedule) -> None:
+        matrix = {
+            "models": schedule.models,
+            "pools": schedule.pools,
+            "compute_units": schedule.compute_units,
+        }
+        with self._guard(), self._session.begin() as s:
+            row = s.get(ScheduleRow, schedule.name)
+            if row is None:
+                row = ScheduleRow(name=schedule.name, created_at=schedule.created_at)
+                s.add(row)
+            row.cron = schedule.cron
+            row.matrix_json = json.dumps(matrix)
+            row.last_fired_at = schedule.last_fired_at
+
+    def list_schedules(self) -> list[Schedule]:
+        with self._guard(), self._session() as s:
+            rows = s.scalars(select(ScheduleRow).order_by(ScheduleRow.name))
+            out = []
+            for r in rows:
+                matrix = json.loads(r.matrix_json)
+                out.append(
+                    Schedule(
+                        name=r.name,
+                        cron=r.cron,
+                        models=tuple(matrix["models"]),
+                        pools=tuple(matrix["pools"]),
+                        compute_units=tuple(matrix["compute_units"]),
+                        created_at=_aware(r.created_at),
+                        last_fired_at=_aware(r.last_fired_at) if r.last_fired_at else None,
+                    )
+                )
+            return out
+
+    def delete_schedule(self, name: str) -> bool:
+        with self._guard(), self._session.begin() as s:
+            done = s.execute(delete(ScheduleRow).where(ScheduleRow.name == name))
+            return bool(done.rowcount)  # type: ignore[attr-defined]
+
+    def mark_fired(self, name: str, at: datetime) -> None:
+        with self._guard(), self._session.begin() as s:
+            s.execute(
+                update(ScheduleRow)
+                .where(
+                    ScheduleRow.name == name,
+                    or_(ScheduleRow.last_fired_at.is_(None), ScheduleRow.last_fired_at < at),
+                )
+                .values(last_fired_at=at)
+            )
 
     def _guard(self) -> _StoreGuard:
         return _StoreGuard(self.url)

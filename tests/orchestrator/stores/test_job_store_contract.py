@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from orchestrator.errors import UsageError
-from orchestrator.store import JobStore
+from orchestrator.store import DeviceRecord, DeviceState, JobStore, Schedule
 from orchestrator.stores.memory import MemoryJobStore
-from orchestrator.stores.sql import SqlJobStore
+from orchestrator.stores.sql import SqlJobStore, migrate
 from orchestrator.wire import (
     ComputeUnit,
     DeviceInfo,
@@ -57,6 +57,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[JobStore]:
     else:
         if not _pg_available():
             need_service("PostgreSQL", "127.0.0.1:5432 with trust auth, database 'test'")
+        migrate(PG_URL)
         sql = SqlJobStore(PG_URL)
         yield sql
         sql.engine.dispose()
@@ -93,7 +94,7 @@ def _run(job: JobSpec, n: int) -> RunSpec:
     )
 
 
-def _result(spec: RunSpec, status: RunStatus = RunStatus.PASSED) -> RunResult:
+def _result(spec: RunSpec, status: RunStatus = RunStatus.PASSED, attempt: int = 1) -> RunResult:
     device = DeviceInfo(
         udid="emulated-0", kind=DeviceKind.EMULATED, product_type="Emulator", marketing_name="e"
     )
@@ -103,6 +104,7 @@ def _result(spec: RunSpec, status: RunStatus = RunStatus.PASSED) -> RunResult:
         device=device,
         compute_unit=spec.compute_unit,
         status=status,
+        attempt=attempt,
     )
 
 
@@ -149,3 +151,80 @@ def test_an_unknown_job_is_a_usage_error_that_says_how_to_list_jobs(store: JobSt
     with pytest.raises(UsageError) as caught:
         store.get_job("nope")
     assert "pomar status" in caught.value.one_line()
+
+
+def test_a_retry_supersedes_the_attempt_in_flight_and_its_late_result_is_ignored(
+    store: JobStore,
+) -> None:
+    job = _job(uuid.uuid4().hex)
+    spec = _run(job, 1)
+    store.add_job(job, [(spec, "pomar.pool.p")])
+    assert store.mark_running(spec.run_id, "emulated-0", attempt=1)
+    retry = spec.model_copy(update={"attempt": 2})
+    assert store.requeue(retry, "pomar.device.emulated-1", detail="attempt 1: device_lost")
+    assert not store.requeue(retry, "pomar.device.emulated-1")  # already moved on
+    assert not store.record_result(_result(spec, attempt=1))
+    assert not store.mark_running(spec.run_id, "emulated-0", attempt=1)
+    assert store.mark_running(spec.run_id, "emulated-1", attempt=2)
+    assert store.record_result(_result(spec, attempt=2))
+    record = store.get_run(spec.run_id)
+    assert record is not None
+    assert (record.status, record.attempt, record.queue) == (
+        RunStatus.PASSED,
+        2,
+        "pomar.device.emulated-1",
+    )
+
+
+def test_unfinished_runs_show_why_a_queued_run_waits_and_until_when(store: JobStore) -> None:
+    job = _job(uuid.uuid4().hex)
+    waiting, done = _run(job, 1), _run(job, 2)
+    store.add_job(job, [(waiting, "pomar.pool.nobody"), (done, "q")])
+    store.record_result(_result(done))
+    deadline = datetime.now(UTC) + timedelta(minutes=5)
+    assert store.set_waiting(waiting.run_id, "waiting for a live device in pool nobody", deadline)
+    mine = [r for r in store.unfinished_runs() if r.spec.job_id == job.job_id]
+    assert [r.run_id for r in mine] == [waiting.run_id]
+    assert mine[0].detail == "waiting for a live device in pool nobody"
+    assert mine[0].deadline_at is not None
+    assert abs((mine[0].deadline_at - deadline).total_seconds()) < 1
+
+
+def test_a_device_keeps_its_first_sighting_and_takes_its_latest_state(store: JobStore) -> None:
+    udid = f"emulated-{uuid.uuid4().hex[:6]}"
+    info = DeviceInfo(
+        udid=udid, kind=DeviceKind.EMULATED, product_type="Emulator", marketing_name="e"
+    )
+    first = datetime(2024, 1, 1, tzinfo=UTC)
+    later = datetime(2024, 1, 2, tzinfo=UTC)
+    store.save_device(
+        DeviceRecord(info=info, state=DeviceState.IDLE, first_seen=first, last_seen=first)
+    )
+    store.save_device(
+        DeviceRecord(
+            info=info, state=DeviceState.LOST, current_run="r1", first_seen=later, last_seen=later
+        )
+    )
+    found = [d for d in store.list_devices() if d.info.udid == udid]
+    assert len(found) == 1
+    assert (found[0].state, found[0].current_run) == (DeviceState.LOST, "r1")
+    assert (found[0].first_seen, found[0].last_seen) == (first, later)
+
+
+def test_schedules_are_saved_listed_fired_and_removed(store: JobStore) -> None:
+    name = f"nightly-{uuid.uuid4().hex[:6]}"
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+    schedule = Schedule(
+        name=name,
+        cron="0 2 * * *",
+        models=("examples/cnn.py:build",),
+        pools=("iPhone15,2",),
+        compute_units=("all",),
+        created_at=now,
+    )
+    store.save_schedule(schedule)
+    store.mark_fired(name, now + timedelta(days=1))
+    found = [s for s in store.list_schedules() if s.name == name]
+    assert found == [schedule.model_copy(update={"last_fired_at": now + timedelta(days=1)})]
+    assert store.delete_schedule(name)
+    assert not store.delete_schedule(name)
