@@ -7,6 +7,7 @@ one; this module only holds the registry and :class:`OpArgs`.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -168,29 +169,29 @@ class OpArgs:
             raise KeyError(f"op {self.op_type} has no input {name!r}")
         return int(value)
 
-    def ints(self, name: str, default: Sequence[int] | None = None) -> list[int]:
+    def ints(self, name: str, default: Sequence[builtins.int] | None = None) -> list[builtins.int]:
         value = self.value(name, default)
         if value is None:
             raise KeyError(f"op {self.op_type} has no input {name!r}")
-        return [int(v) for v in np.asarray(value).reshape(-1)]
+        return [builtins.int(v) for v in np.asarray(value).reshape(-1)]
 
-    def float(self, name: str, default: float | None = None) -> float:
+    def float(self, name: str, default: builtins.float | None = None) -> builtins.float:
         value = self.value(name, default)
         if value is None:
             raise KeyError(f"op {self.op_type} has no input {name!r}")
-        return float(value)
+        return builtins.float(value)
 
-    def bool(self, name: str, default: bool | None = None) -> bool:
+    def bool(self, name: str, default: builtins.bool | None = None) -> builtins.bool:
         value = self.value(name, default)
         if value is None:
             raise KeyError(f"op {self.op_type} has no input {name!r}")
-        return bool(value)
+        return builtins.bool(value)
 
-    def str(self, name: str, default: str | None = None) -> str:
+    def str(self, name: str, default: builtins.str | None = None) -> builtins.str:
         value = self.value(name, default)
         if value is None:
             raise KeyError(f"op {self.op_type} has no input {name!r}")
-        return str(value)
+        return builtins.str(value)
 
     def memo(self, key: Any, make: Callable[[], Any]) -> Any:
         """``make()`` cached on this op under ``key`` (include input shapes in the key).
@@ -202,11 +203,11 @@ class OpArgs:
             memo[key] = make()
         return memo[key]
 
-    def output_dtype(self, index: int = 0) -> torch.dtype:
+    def output_dtype(self, index: builtins.int = 0) -> torch.dtype:
         """The dtype the program declares for output ``index``."""
         return self._step.output_dtypes[index]
 
-    def output_shape(self, index: int = 0) -> tuple[int, ...] | None:
+    def output_shape(self, index: builtins.int = 0) -> tuple[builtins.int, ...] | None:
         """The static shape the program declares for output ``index`` (``None`` if symbolic)."""
         return self._step.output_shapes[index]
 

@@ -95,7 +95,9 @@ def load_model(model: Any) -> LoadedModel:
         )
     inputs = tuple(_feature(f, "input") for f in spec.description.input)
     outputs = tuple(_feature(f, "output") for f in spec.description.output)
-    return LoadedModel(program, program.functions["main"], inputs, outputs, spec.specificationVersion)
+    return LoadedModel(
+        program, program.functions["main"], inputs, outputs, spec.specificationVersion
+    )
 
 
 def _feature(feature: Any, role: str) -> FeatureSpec:

@@ -56,10 +56,10 @@ def plan_memory(
     live = sum(sizes.values())
     peak, peak_op = live, None
     for step, dtypes in zip(steps, storage, strict=True):
-        for slot, shape, dtype in zip(step.outputs, step.output_shapes, dtypes, strict=True):
-            if shape is None:
+        for slot, out_shape, dtype in zip(step.outputs, step.output_shapes, dtypes, strict=True):
+            if out_shape is None:
                 return MemoryModel(precision.value, weight_bytes, None, None)
-            sizes[slot] = _numel(shape) or 0
+            sizes[slot] = _numel(out_shape) or 0
             sizes[slot] *= _itemsize(dtype)
             live += sizes[slot]
         if live > peak:

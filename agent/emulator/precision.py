@@ -71,7 +71,9 @@ def torch_dtype(np_dtype: np.dtype[np.generic] | type) -> torch.dtype:
     return NUMPY_TO_TORCH[np.dtype(np_dtype)]
 
 
-def storage_dtype(declared: torch.dtype, precision: Precision, program_has_fp16: bool) -> torch.dtype:
+def storage_dtype(
+    declared: torch.dtype, precision: Precision, program_has_fp16: bool
+) -> torch.dtype:
     """The dtype a variable declared as ``declared`` is held in under ``precision``."""
     if declared == torch.float32 and precision.rounds_to_half and not program_has_fp16:
         return torch.float16

@@ -106,9 +106,7 @@ class Divergence:
     right: TensorStats
 
 
-def first_divergence(
-    left: Trace, right: Trace, *, tolerance: float = 1e-2
-) -> Divergence | None:
+def first_divergence(left: Trace, right: Trace, *, tolerance: float = 1e-2) -> Divergence | None:
     """The first variable (in ``left``'s op order) whose value differs between the traces.
 
     A change in NaN/Inf counts always counts as divergence. With full tensors in both traces the

@@ -47,9 +47,7 @@ def layer_norm(args: OpArgs) -> Tensor:
     x = args.tensor("x")
     rank = x.dim()
     axes_value = args.value("axes")
-    axes = sorted(
-        {a % rank for a in (range(rank) if axes_value is None else args.ints("axes"))}
-    )
+    axes = sorted({a % rank for a in (range(rank) if axes_value is None else args.ints("axes"))})
     eps = args.float("epsilon", 1e-5)
     gamma = args.optional_tensor("gamma")
     beta = args.optional_tensor("beta")

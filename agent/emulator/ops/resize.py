@@ -90,10 +90,7 @@ def upsample_bilinear(args: OpArgs) -> Tensor:
     height, width = _scaled(args, x)
     align = args.bool("align_corners", True)
     half_pixel = args.bool("half_pixel_centers", not align)
-    if align:
-        mode = "STRICT_ALIGN_CORNERS"
-    else:
-        mode = "UNALIGN_CORNERS" if half_pixel else "LEGACY"
+    mode = "STRICT_ALIGN_CORNERS" if align else "UNALIGN_CORNERS" if half_pixel else "LEGACY"
     return _bilinear(x, height, width, mode)
 
 

@@ -3,7 +3,10 @@ rearrangements (``tensor_transformation.py`` in the defs)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 import torch
 import torch.nn.functional as F
 
@@ -100,7 +103,7 @@ def _resolve_slices(
         solve_slice_by_index_slice,
     )
 
-    def vector(name: str) -> np.ndarray | None:  # type: ignore[type-arg]
+    def vector(name: str) -> npt.NDArray[Any] | None:
         value = args.value(name)
         return None if value is None else np.asarray(value).reshape(-1)
 

@@ -1,5 +1,8 @@
-"""Tensor construction and combination: concat/split/stack, tile, pad, gather, cast, fill, range,
-select, cumsum, topk/argsort, band_part, one_hot (``tensor_operation.py``, ``scatter_gather.py``)."""
+"""Tensor construction and combination (``tensor_operation.py``, ``scatter_gather.py``).
+
+concat/split/stack, tile, pad, gather, cast, fill, range, select, cumsum, topk/argsort,
+band_part, one_hot.
+"""
 
 from __future__ import annotations
 
@@ -76,7 +79,7 @@ def pad(args: OpArgs) -> Tensor:
         n -= 1
     flat = flat[: 2 * n]
     lead = x.shape[: x.dim() - n]
-    y = x.reshape((1, -1) + tuple(x.shape[x.dim() - n :]))
+    y = x.reshape((1, -1, *tuple(x.shape[x.dim() - n :])))
     y = F.pad(y, flat, mode="reflect" if mode == "reflect" else "replicate")
     return y.reshape(tuple(lead) + tuple(y.shape[2:]))
 
@@ -97,8 +100,8 @@ def gather(args: OpArgs) -> Tensor:
         return flat.reshape(x.shape[:axis] + indices.shape + x.shape[axis + 1 :])
     # Batched gather: loop over the flattened batch (rare in converted models).
     batch_shape = x.shape[:batch_dims]
-    xs = x.reshape((-1,) + x.shape[batch_dims:])
-    idx = indices.reshape((-1,) + indices.shape[batch_dims:])
+    xs = x.reshape((-1, *x.shape[batch_dims:]))
+    idx = indices.reshape((-1, *indices.shape[batch_dims:]))
     inner_axis = axis - batch_dims
     parts = []
     for b in range(xs.shape[0]):
@@ -131,7 +134,9 @@ def gather_nd(args: OpArgs) -> Tensor:
 @kernel("select")
 def select(args: OpArgs) -> Tensor:
     cond = args.tensor("cond")
-    return torch.where(cond.bool() if cond.dtype != torch.bool else cond, args.tensor("a"), args.tensor("b"))
+    return torch.where(
+        cond.bool() if cond.dtype != torch.bool else cond, args.tensor("a"), args.tensor("b")
+    )
 
 
 @kernel("fill")

@@ -36,8 +36,9 @@ def convert(
     with warnings.catch_warnings():
         # Tracing shape checks in torch modules (instance norm) warns; the trace is still valid.
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
-        return _convert(module, *example, precision=precision, target=target,
-                        frontend=frontend, **options)
+        return _convert(
+            module, *example, precision=precision, target=target, frontend=frontend, **options
+        )
 
 
 def _convert(

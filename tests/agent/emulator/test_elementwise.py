@@ -69,8 +69,19 @@ class Unary(nn.Module):
         }[self.name]()
 
 
-UNARY_FP16 = ["abs", "exp", "log", "sqrt", "rsqrt", "sin_cos", "erf", "clamp", "square", "neg",
-              "atan"]
+UNARY_FP16 = [
+    "abs",
+    "exp",
+    "log",
+    "sqrt",
+    "rsqrt",
+    "sin_cos",
+    "erf",
+    "clamp",
+    "square",
+    "neg",
+    "atan",
+]
 
 
 @pytest.mark.parametrize("name", UNARY_FP16)

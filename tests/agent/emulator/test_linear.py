@@ -53,4 +53,6 @@ def test_linear_algebra_matches_torch(name: str) -> None:
 def test_attention_op_of_ios18_matches_torch() -> None:
     import coremltools as ct
 
-    check_module(Fn("sdpa_masked"), torch.randn(2, 6, 8), torch.randn(2, 8, 4), target=ct.target.iOS18)
+    check_module(
+        Fn("sdpa_masked"), torch.randn(2, 6, 8), torch.randn(2, 8, 4), target=ct.target.iOS18
+    )

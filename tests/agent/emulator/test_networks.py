@@ -20,7 +20,10 @@ class MobileBlock(nn.Module):
         self.expand = nn.Sequential(nn.Conv2d(8, 16, 1), nn.BatchNorm2d(16), nn.Hardswish())
         self.depthwise = nn.Sequential(nn.Conv2d(16, 16, 3, padding=1, groups=16), nn.Hardswish())
         self.se = nn.Sequential(
-            nn.AdaptiveAvgPool2d(1), nn.Conv2d(16, 4, 1), nn.ReLU(), nn.Conv2d(4, 16, 1),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Conv2d(16, 4, 1),
+            nn.ReLU(),
+            nn.Conv2d(4, 16, 1),
             nn.Hardsigmoid(),
         )
         self.project = nn.Conv2d(16, 8, 1)
