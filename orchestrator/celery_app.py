@@ -82,28 +82,29 @@ def make_app(broker_url: str | None, *, name: str = "pomar") -> Celery:
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
     )
+    # shared=False: each app (one per device worker) keeps its own tasks, bound to its roles.
     roles = Roles()
     app.pomar_roles = roles
 
-    @app.task(name=EXECUTE_RUN, bind=True, acks_late=True)  # type: ignore[untyped-decorator]
+    @app.task(name=EXECUTE_RUN, bind=True, acks_late=True, shared=False)  # type: ignore[untyped-decorator]
     def execute_run(self: Any, payload: str) -> None:
         spec = RunSpec.model_validate_json(payload)
-        executor = _roles(self.app).executor
+        executor = roles.executor
         if executor is None:
             raise RuntimeError("this worker has no device")  # wiring bug, not user error
-        send_run_started(self.app, spec.run_id, executor.device_udid)
+        send_run_started(app, spec.run_id, executor.device_udid)
         result = executor.execute(spec)
-        send_result(self.app, result)
+        send_result(app, result)
 
-    @app.task(name=RUN_STARTED, bind=True)  # type: ignore[untyped-decorator]
+    @app.task(name=RUN_STARTED, bind=True, shared=False)  # type: ignore[untyped-decorator]
     def run_started(self: Any, run_id: str, device_udid: str) -> None:
-        recorder = _roles(self.app).recorder
+        recorder = roles.recorder
         if recorder is not None:
             recorder.run_started(run_id, device_udid)
 
-    @app.task(name=RECORD_RESULT, bind=True, acks_late=True)  # type: ignore[untyped-decorator]
+    @app.task(name=RECORD_RESULT, bind=True, acks_late=True, shared=False)  # type: ignore[untyped-decorator]
     def record_result(self: Any, payload: str) -> None:
-        recorder = _roles(self.app).recorder
+        recorder = roles.recorder
         if recorder is None:
             raise RuntimeError("this worker does not record results")
         recorder.record(RunResult.model_validate_json(payload))
@@ -171,13 +172,20 @@ class WorkerThread:
             optimization="fair",
         )
         self._worker = worker
-        self._thread = threading.Thread(target=worker.start, name=self.hostname, daemon=True)
+        self._thread = threading.Thread(target=self._serve, name=self.hostname, daemon=True)
         self._thread.start()
         if not worker.ready.wait(timeout_s):
             raise BrokerError(
                 f"the worker for {', '.join(self.queues)} did not start in {timeout_s:.0f}s",
                 hint="check POMAR_BROKER_URL and that the broker is reachable",
             )
+
+    def _serve(self) -> None:
+        # The solo pool executes tasks through the thread's *current* app; make it ours, or
+        # several workers in one process would all run the tasks of one app.
+        self.app.set_current()
+        assert self._worker is not None
+        self._worker.start()
 
     def stop(self, timeout_s: float = 30.0) -> None:
         if self._worker is None or self._thread is None:

@@ -85,7 +85,7 @@ class EmulatedDevice:
                 latency=LatencyStats.from_samples(samples),
             ),
             memory=MemoryStats(
-                peak_bytes=memory.weight_bytes + memory.peak_activation_bytes,
+                peak_bytes=memory.total_bytes,
                 weight_bytes=memory.weight_bytes,
                 peak_activation_bytes=memory.peak_activation_bytes,
                 source="emulator_model",

@@ -1,0 +1,1 @@
+"""One module per ``pomar`` command: parse, call one library function, render."""
