@@ -87,9 +87,9 @@ def _fp32_min_masks(ctx: RuleContext) -> Iterator[Hit]:
         consumers = ", ".join(sorted({c.op_type for c in op.outputs[0].child_ops})) or "nothing"
         sentinel = float(array.reshape(-1)[np.argmax(extreme)])
         yield Hit(
-            f"constant {op.outputs[0].name} holds {sentinel:.3g} "
-            f"(the float32 minimum as a mask sentinel?) and feeds {consumers}: in fp16 it becomes "
-            "-inf and fully masked rows give softmax(-inf - -inf) = NaN",
+            f"constant {op.outputs[0].name} holds {sentinel:.3g} and feeds {consumers}: a "
+            "mask built from the float32 minimum becomes -inf in fp16, and fully masked rows "
+            "give softmax(-inf - -inf) = NaN",
             name_of(op),
         )
 

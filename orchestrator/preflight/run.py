@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from orchestrator.errors import ConversionError, UnsupportedOpError
+from orchestrator.errors import ConversionError, PomarError, UnsupportedOpError
 from orchestrator.inputs import generate_inputs, load_inputs
 from orchestrator.intake import ConversionOptions, locate
 from orchestrator.intake.inspect import load_spec
@@ -182,6 +182,10 @@ class _Stages:
             self.findings.extend(found)
         except UnsupportedOpError as exc:
             self.findings.append(_skipped("fp16.range-skipped", "FP16 range check", exc))
+        except RuntimeError as exc:
+            # An emulator kernel disagreeing with the program is an emulator bug; the rest of
+            # the report still stands, so say so instead of losing it.
+            self.findings.append(_skipped("fp16.range-skipped", "FP16 range check", exc))
 
     def _pitfalls(self, primary: Path, inventory: Inventory) -> list[Finding]:
         from agent.emulator.loading import load_model
@@ -218,7 +222,7 @@ class _Stages:
 
 
 def _skipped(finding_id: str, stage: str, exc: Exception) -> Finding:
-    text = exc.one_line() if hasattr(exc, "one_line") else str(exc)
+    text = exc.one_line() if isinstance(exc, PomarError) else f"emulator error: {exc}"
     return Finding(id=finding_id, severity=Severity.INFO, message=f"{stage} skipped: {text}")
 
 
