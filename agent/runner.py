@@ -41,6 +41,15 @@ class DeviceRunExecutor:
     def device_udid(self) -> str:
         return self.device.info.udid
 
+    def admit(self, spec: RunSpec) -> bool:
+        """Only runs for this device (or for any device of a queue it serves)."""
+        if spec.device_id is not None and spec.device_id != self.device_udid:
+            log.warning(
+                "run %s is for %s, not %s: dropped", spec.run_id, spec.device_id, self.device_udid
+            )
+            return False
+        return True
+
     def execute(self, spec: RunSpec) -> RunResult:
         started = datetime.now(UTC)
         try:

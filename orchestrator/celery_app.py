@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from celery import Celery
 from celery.worker import WorkController
+from kombu.exceptions import KombuError
 
 from orchestrator.errors import BrokerError
 from orchestrator.wire import RunResult, RunSpec
@@ -38,13 +39,17 @@ class RunExecutor(Protocol):
     @property
     def device_udid(self) -> str: ...
 
+    def admit(self, spec: RunSpec) -> bool:
+        """False to drop a message without running it (superseded, cancelled, not ours)."""
+        ...
+
     def execute(self, spec: RunSpec) -> RunResult: ...
 
 
 class ResultRecorder(Protocol):
     """The coordinator side: records what agents report."""
 
-    def run_started(self, run_id: str, device_udid: str) -> None: ...
+    def run_started(self, run_id: str, device_udid: str, attempt: int | None = None) -> None: ...
 
     def record(self, result: RunResult) -> None: ...
 
@@ -66,6 +71,8 @@ def make_app(broker_url: str | None, *, name: str = "pomar") -> Celery:
         transport_options["polling_interval"] = 0.05
     else:
         # Longer than any run's timeout, or Redis redelivers a run that is still executing.
+        # A run whose agent died is not left to this: the reconciler sees its device stop
+        # heartbeating and requeues it as the next attempt within seconds.
         transport_options["visibility_timeout"] = 4 * 3600
     app.conf.update(
         task_serializer="json",
@@ -78,6 +85,11 @@ def make_app(broker_url: str | None, *, name: str = "pomar") -> Celery:
         worker_concurrency=1,
         task_default_queue=RESULTS_QUEUE,
         broker_connection_retry_on_startup=True,
+        # Keep retrying through a Redis restart rather than exiting: the reconciler refills
+        # whatever the restart lost once Redis is back.
+        broker_connection_max_retries=None,
+        # A solo-pool run cannot be cancelled mid-way; it finishes and reports after reconnect.
+        worker_cancel_long_running_tasks_on_connection_loss=False,
         broker_transport_options=transport_options,
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
@@ -92,15 +104,17 @@ def make_app(broker_url: str | None, *, name: str = "pomar") -> Celery:
         executor = roles.executor
         if executor is None:
             raise RuntimeError("this worker has no device")  # wiring bug, not user error
-        send_run_started(app, spec.run_id, executor.device_udid)
+        if not executor.admit(spec):
+            return
+        send_run_started(app, spec.run_id, executor.device_udid, spec.attempt)
         result = executor.execute(spec)
         send_result(app, result)
 
     @app.task(name=RUN_STARTED, bind=True, shared=False)  # type: ignore[untyped-decorator]
-    def run_started(self: Any, run_id: str, device_udid: str) -> None:
+    def run_started(self: Any, run_id: str, device_udid: str, attempt: int | None = None) -> None:
         recorder = roles.recorder
         if recorder is not None:
-            recorder.run_started(run_id, device_udid)
+            recorder.run_started(run_id, device_udid, attempt)
 
     @app.task(name=RECORD_RESULT, bind=True, acks_late=True, shared=False)  # type: ignore[untyped-decorator]
     def record_result(self: Any, payload: str) -> None:
@@ -121,17 +135,31 @@ def _roles(app: Celery) -> Roles:
     return found
 
 
+# Publishing retries for about a minute, so a result outlives a Redis restart.
+_PUBLISH_RETRY = {"max_retries": 40, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 2}
+
+
 def send_run(app: Celery, spec: RunSpec, queue: str) -> None:
     """Enqueue a run on a device or pool queue."""
-    app.send_task(EXECUTE_RUN, args=[spec.model_dump_json()], queue=queue, priority=None)
+    _send(app, EXECUTE_RUN, [spec.model_dump_json()], queue)
 
 
-def send_run_started(app: Celery, run_id: str, device_udid: str) -> None:
-    app.send_task(RUN_STARTED, args=[run_id, device_udid], queue=RESULTS_QUEUE)
+def send_run_started(app: Celery, run_id: str, device_udid: str, attempt: int) -> None:
+    _send(app, RUN_STARTED, [run_id, device_udid, attempt], RESULTS_QUEUE)
 
 
 def send_result(app: Celery, result: RunResult) -> None:
-    app.send_task(RECORD_RESULT, args=[result.model_dump_json()], queue=RESULTS_QUEUE)
+    _send(app, RECORD_RESULT, [result.model_dump_json()], RESULTS_QUEUE)
+
+
+def _send(app: Celery, task: str, args: list[Any], queue: str) -> None:
+    try:
+        app.send_task(task, args=args, queue=queue, retry=True, retry_policy=_PUBLISH_RETRY)
+    except (OSError, KombuError) as exc:  # retries ran out
+        raise BrokerError(
+            f"cannot publish to the broker: {exc.__class__.__name__}",
+            hint="check POMAR_BROKER_URL and that Redis is running",
+        ) from exc
 
 
 class _ThreadWorkController(WorkController):  # type: ignore[misc]

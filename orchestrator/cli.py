@@ -66,9 +66,17 @@ def cli(ctx: click.Context) -> None:
 
 
 def _register_commands() -> None:
+    from orchestrator.commands.agent import agent
+    from orchestrator.commands.cancel import cancel
     from orchestrator.commands.check import check
+    from orchestrator.commands.coordinator import coordinator
+    from orchestrator.commands.devices import devices, pools
+    from orchestrator.commands.results import results
+    from orchestrator.commands.status import status
+    from orchestrator.commands.submit import submit
 
-    cli.add_command(check)
+    for command in (check, submit, status, results, cancel, devices, pools, agent, coordinator):
+        cli.add_command(command)
 
 
 _register_commands()

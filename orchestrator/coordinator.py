@@ -1,73 +1,147 @@
-"""The coordinator: expands jobs into runs, routes them, and records what agents report.
+"""The coordinator: expands jobs into runs, routes them, records what agents report, retries
+what the farm (not the model) failed.
 
-It owns the store. Recording is idempotent by run id: a duplicate delivery, or a result for an
-unknown or cancelled run, changes nothing and leaves a log line.
+It owns the store. Recording is idempotent by (run id, attempt): a duplicate delivery, a result
+of a superseded attempt, or a result for an unknown or cancelled run changes nothing and leaves
+a log line. Infrastructure failures (``device_lost``, ``timeout``) are retried on another device
+of the pool up to ``max_attempts``; model failures are results and never retried.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 from celery import Celery
 
 from orchestrator.artifacts import ArtifactStore
 from orchestrator.celery_app import device_queue, send_run
-from orchestrator.errors import SelectorError
 from orchestrator.judge import judge
-from orchestrator.store import JobStore
-from orchestrator.wire import DeviceInfo, JobSpec, RunResult, RunSpec
+from orchestrator.leases import RUN_CANCELLED, RUN_DONE, Heartbeat, Liveness
+from orchestrator.routing import device_pools, expand_job, plan_runs, target_of
+from orchestrator.store import JobStore, RunRecord
+from orchestrator.wire import DeviceInfo, DeviceKind, JobSpec, RunResult, RunSpec, RunStatus
+
+__all__ = ["Coordinator", "expand_job"]
 
 log = logging.getLogger(__name__)
 
-
-def expand_job(job: JobSpec, devices: Sequence[DeviceInfo]) -> list[tuple[RunSpec, str]]:
-    """One run per (device, compute unit) the device supports, each with its queue."""
-    runs: list[tuple[RunSpec, str]] = []
-    for device in devices:
-        for unit in job.config.compute_units:
-            if unit not in device.compute_units:
-                continue
-            spec = RunSpec(
-                run_id=f"{job.job_id}-{uuid.uuid4().hex[:10]}",
-                job_id=job.job_id,
-                device_id=device.udid,
-                compute_unit=unit,
-                model=job.model,
-                inputs=job.inputs,
-                config=job.config,
-            )
-            runs.append((spec, device_queue(device.udid)))
-    if not runs:
-        units = ",".join(u.value for u in job.config.compute_units)
-        names = ", ".join(d.udid for d in devices) or "none"
-        raise SelectorError(
-            f"no selected device supports compute units {units} (devices: {names})",
-            hint="choose other --compute-units or another --device",
-        )
-    return runs
+NO_DEVICE = DeviceInfo(
+    udid="-", kind=DeviceKind.IOS, product_type="-", marketing_name="no device picked it up"
+)
+"""The device of a result the coordinator writes itself (a run no device ever ran)."""
 
 
 class Coordinator:
-    """Submits jobs and records results (the ``ResultRecorder`` of the results worker)."""
+    """Submits jobs and records results (the ``ResultRecorder`` of the results worker).
 
-    def __init__(self, store: JobStore, artifacts: ArtifactStore, app: Celery) -> None:
+    Without ``liveness`` (embedded mode) every device is assumed present and runs are enqueued
+    as they are submitted.
+    """
+
+    def __init__(
+        self,
+        store: JobStore,
+        artifacts: ArtifactStore,
+        app: Celery,
+        liveness: Liveness | None = None,
+        *,
+        max_attempts: int = 3,
+        wait_s: float = 3600.0,
+    ) -> None:
         self.store = store
         self.artifacts = artifacts
         self.app = app
+        self.liveness = liveness
+        self.max_attempts = max_attempts
+        self.wait_s = wait_s
 
-    def submit(self, job: JobSpec, devices: Sequence[DeviceInfo]) -> list[RunSpec]:
+    # -- submitting -------------------------------------------------------------------------
+
+    def submit(self, job: JobSpec, devices: Sequence[DeviceInfo] | None = None) -> list[RunSpec]:
         """Save the job and its runs, then enqueue them. The store is written first, so a
-        broker that loses a message cannot lose a run."""
-        runs = expand_job(job, devices)
+        broker that loses a message cannot lose a run. ``devices`` pins the job to exactly
+        those devices (embedded); otherwise its selector is resolved against the farm."""
+        if devices is not None:
+            runs = expand_job(job, devices)
+        else:
+            runs = plan_runs(job, self.known_devices())
         self.store.add_job(job, runs)
-        for spec, queue in runs:
-            send_run(self.app, spec, queue)
+        live = self._live()
+        for spec, _ in runs:
+            record = self.store.get_run(spec.run_id)
+            if record is not None:
+                self.dispatch(record, live=live)
         return [spec for spec, _ in runs]
 
-    def run_started(self, run_id: str, device_udid: str) -> None:
-        if not self.store.mark_running(run_id, device_udid):
+    def known_devices(self) -> list[DeviceInfo]:
+        """Devices live now or ever seen, live ones first (their facts are fresher)."""
+        known = {d.udid: d for d in (r.info for r in self.store.list_devices())}
+        known.update({u: hb.info for u, hb in self._live().items()})
+        return list(known.values())
+
+    def dispatch(
+        self,
+        record: RunRecord,
+        *,
+        avoid: str | None = None,
+        live: dict[str, Heartbeat] | None = None,
+    ) -> bool:
+        """Hand a queued run to the broker if a live device can take it; otherwise say why it
+        waits, and fail it once its deadline passed. True when it was sent."""
+        if self.liveness is None:
+            send_run(self.app, record.spec, record.queue)
+            return True
+        live = self._live() if live is None else live
+        kind, name = target_of(record.queue)
+        if kind == "device":
+            candidates = [hb for u, hb in live.items() if u == name]
+        else:
+            candidates = [hb for hb in live.values() if name in device_pools(hb.info)]
+        if not candidates:
+            self._wait(record, f"{kind} '{name}'")
+            return False
+        queue = record.queue
+        others = [hb for hb in candidates if hb.info.udid != avoid]
+        if kind == "pool" and avoid is not None and others:
+            # "Retried on another device": send straight to an idle one of the pool.
+            others.sort(key=lambda hb: (hb.state.value != "idle", hb.info.udid))
+            queue = device_queue(others[0].info.udid)
+        # The flag first: a reconciler pass in between must not enqueue it a second time.
+        self.liveness.set_run(record.run_id, str(record.attempt))
+        send_run(self.app, record.spec, queue)
+        if record.detail and record.detail.startswith("waiting"):
+            self.store.set_waiting(record.run_id, None, None)
+        return True
+
+    def _wait(self, record: RunRecord, target: str) -> None:
+        now = datetime.now(UTC)
+        if record.deadline_at is None:
+            deadline = now + timedelta(seconds=self.wait_s)
+            detail = f"waiting for a live device in {target} until {deadline:%H:%M:%S} UTC"
+            self.store.set_waiting(record.run_id, detail, deadline)
+        elif now >= record.deadline_at:
+            self.fail(
+                record,
+                RunStatus.TIMEOUT,
+                f"no live device in {target} within {self.wait_s:.0f}s of waiting",
+            )
+
+    def cancel(self, job_id: str) -> int:
+        """Cancel a job's unfinished runs. Queued ones are dropped by the agents; running ones
+        are told to stop and their results ignored."""
+        unfinished = [r for r in self.store.list_runs(job_id) if not r.status.finished]
+        n = self.store.cancel_job(job_id)
+        if self.liveness is not None:
+            for record in unfinished:
+                self.liveness.set_run(record.run_id, RUN_CANCELLED)
+        return n
+
+    # -- recording --------------------------------------------------------------------------
+
+    def run_started(self, run_id: str, device_udid: str, attempt: int | None = None) -> None:
+        if not self.store.mark_running(run_id, device_udid, attempt):
             log.info("run %s started on %s but is not queued; ignoring", run_id, device_udid)
 
     def record(self, result: RunResult) -> None:
@@ -78,7 +152,63 @@ class Coordinator:
         if record.status.finished:
             log.info("result for run %s ignored: already %s", result.run_id, record.status.value)
             return
+        if result.attempt != record.attempt:
+            log.info(
+                "result of attempt %d of run %s ignored: attempt %d is current",
+                result.attempt,
+                result.run_id,
+                record.attempt,
+            )
+            return
+        if result.status.is_infrastructure_failure:
+            why = f"attempt {result.attempt} {result.status.value} on {result.device.udid}"
+            if result.error:
+                why += f": {result.error}"
+            if self.retry(record, why, avoid=result.device.udid):
+                return
         job = self.store.get_job(result.job_id)
         judged = judge(result, job, self.artifacts)
         if not self.store.record_result(judged):
             log.info("result for run %s was recorded concurrently; ignoring", result.run_id)
+            return
+        self._done(result.run_id)
+
+    def retry(self, record: RunRecord, why: str, *, avoid: str | None = None) -> bool:
+        """Requeue ``record`` as its next attempt; False (nothing done) when out of attempts."""
+        if record.attempt >= self.max_attempts:
+            return False
+        spec = record.spec.model_copy(update={"attempt": record.attempt + 1})
+        if not self.store.requeue(spec, record.queue, detail=why):
+            return True  # moved on meanwhile (recorded, cancelled, or already retried)
+        log.warning("run %s requeued as attempt %d: %s", record.run_id, spec.attempt, why)
+        fresh = self.store.get_run(record.run_id)
+        if fresh is not None:
+            self.dispatch(fresh, avoid=avoid)
+        return True
+
+    def fail(
+        self, record: RunRecord, status: RunStatus, error: str, device: DeviceInfo | None = None
+    ) -> None:
+        """Finish a run with a result the coordinator writes (no device reported one)."""
+        now = datetime.now(UTC)
+        result = RunResult(
+            run_id=record.run_id,
+            job_id=record.spec.job_id,
+            device=device or NO_DEVICE,
+            compute_unit=record.spec.compute_unit,
+            status=status,
+            attempt=record.attempt,
+            started_at=None,
+            finished_at=now,
+            error=error,
+        )
+        if self.store.record_result(result):
+            log.warning("run %s failed: %s", record.run_id, error)
+            self._done(record.run_id)
+
+    def _done(self, run_id: str) -> None:
+        if self.liveness is not None:
+            self.liveness.set_run(run_id, RUN_DONE)
+
+    def _live(self) -> dict[str, Heartbeat]:
+        return {} if self.liveness is None else self.liveness.live()

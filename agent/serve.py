@@ -1,0 +1,229 @@
+"""The agent process: one Celery worker per device, heartbeats, leases, and discovery.
+
+Every device gets its own worker (concurrency 1, prefetch 1, late ack) on its device queue and
+its pools' queues, so pool runs spread over the pool's devices and one device runs one run at a
+time. A lease in Redis makes sure no other agent drives the same device. Devices that appear
+or vanish start or stop their own worker only; the others carry on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from agent.device import Device
+from agent.discovery import DeviceSource, LabelledDevice
+from agent.runner import DeviceRunExecutor
+from orchestrator.artifacts import ArtifactStore
+from orchestrator.celery_app import WorkerThread, device_queue, make_app, pool_queue, roles
+from orchestrator.errors import InfrastructureError, PomarError
+from orchestrator.leases import RUN_CANCELLED, RUN_DONE, Heartbeat, Liveness
+from orchestrator.routing import device_pools
+from orchestrator.store import DeviceState
+from orchestrator.wire import RunResult, RunSpec
+
+log = logging.getLogger(__name__)
+
+RETURNED = "returned"
+"""Run flag an agent writes when it hands a message back: the reconciler enqueues it again."""
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    broker_url: str
+    name: str
+    labels: tuple[str, ...] = ()
+    heartbeat_s: float = 2.0
+    ttl_s: float = 6.0
+    """A device silent this long is lost; keep it a few heartbeats long."""
+    discover_s: float = 5.0
+
+
+def default_agent_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:4]}"
+
+
+class ServedDevice:
+    """The run executor of one device's worker: admits, runs, and keeps the heartbeat honest."""
+
+    def __init__(
+        self, device: Device, executor: DeviceRunExecutor, liveness: Liveness, config: AgentConfig
+    ) -> None:
+        self.device = device
+        self.executor = executor
+        self.liveness = liveness
+        self.config = config
+        self._lock = threading.Lock()
+        self._state = DeviceState.IDLE
+        self._run_id: str | None = None
+        self._retired = False
+
+    def retire(self) -> None:
+        """The device left: never heartbeat it again, even when its last run returns."""
+        with self._lock:
+            self._retired = True
+
+    @property
+    def device_udid(self) -> str:
+        return self.device.info.udid
+
+    def admit(self, spec: RunSpec) -> bool:
+        if not self.executor.admit(spec):
+            return False
+        try:
+            flag = self.liveness.run_flag(spec.run_id)
+            leased = self.liveness.acquire(self.device_udid, self.config.name, self.config.ttl_s)
+        except InfrastructureError as exc:
+            # Redis is down but the broker gave us the message: run it; the store decides.
+            log.warning("run %s admitted without checks: %s", spec.run_id, exc.one_line())
+            return True
+        if flag in (RUN_DONE, RUN_CANCELLED):
+            log.info("run %s dropped: %s", spec.run_id, flag)
+            return False
+        if flag is not None and flag.isdigit() and int(flag) != spec.attempt:
+            log.info(
+                "run %s attempt %d dropped: attempt %s is current", spec.run_id, spec.attempt, flag
+            )
+            return False
+        if not leased:
+            log.warning("run %s handed back: another agent holds %s", spec.run_id, self.device_udid)
+            self.liveness.set_run(spec.run_id, RETURNED)
+            return False
+        return True
+
+    def execute(self, spec: RunSpec) -> RunResult:
+        self._set(DeviceState.BUSY, spec.run_id)
+        try:
+            return self.executor.execute(spec)
+        finally:
+            self._set(DeviceState.IDLE, None)
+
+    def beat(self) -> None:
+        with self._lock:
+            state, run_id, retired = self._state, self._run_id, self._retired
+        if retired:
+            return
+        self.liveness.acquire(self.device_udid, self.config.name, self.config.ttl_s)
+        beat = Heartbeat(
+            info=self.device.info,
+            state=state,
+            agent=self.config.name,
+            at=datetime.now(UTC),
+            run_id=run_id,
+        )
+        self.liveness.beat(beat, self.config.ttl_s)
+
+    def _set(self, state: DeviceState, run_id: str | None) -> None:
+        with self._lock:
+            self._state, self._run_id = state, run_id
+        try:
+            self.beat()
+        except InfrastructureError as exc:
+            log.warning("heartbeat of %s failed: %s", self.device_udid, exc.one_line())
+
+
+class Agent:
+    """Serves the devices its sources list, until stopped."""
+
+    def __init__(
+        self,
+        config: AgentConfig,
+        sources: Sequence[DeviceSource],
+        liveness: Liveness,
+        artifacts: ArtifactStore,
+        cache_dir: Path,
+    ) -> None:
+        self.config = config
+        self.sources = sources
+        self.liveness = liveness
+        self.artifacts = artifacts
+        self.cache_dir = cache_dir
+        self._served: dict[str, tuple[ServedDevice, WorkerThread]] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def udids(self) -> list[str]:
+        with self._lock:
+            return sorted(self._served)
+
+    def discover(self) -> None:
+        """Start serving new devices, stop serving vanished ones."""
+        present: dict[str, Device] = {}
+        for source in self.sources:
+            for device in source():
+                labelled = LabelledDevice(device, self.config.labels, self.config.name)
+                present[labelled.info.udid] = labelled
+        for udid in [u for u in self.udids if u not in present]:
+            self._stop(udid)
+        for udid, device in present.items():
+            if udid not in self._served:
+                self._start(device)
+
+    def beat_all(self) -> None:
+        with self._lock:
+            served = [s for s, _ in self._served.values()]
+        for device in served:
+            try:
+                device.beat()
+            except InfrastructureError as exc:
+                log.warning("heartbeat of %s failed: %s", device.device_udid, exc.one_line())
+
+    def run(self, stop: threading.Event) -> None:
+        """Discover and heartbeat until ``stop`` is set, then stop every worker."""
+        beats = threading.Thread(target=self._beat_loop, args=(stop,), daemon=True, name="beats")
+        beats.start()
+        try:
+            while not stop.is_set():
+                try:
+                    self.discover()
+                except PomarError as exc:
+                    log.warning("discovery: %s", exc.one_line())
+                stop.wait(self.config.discover_s)
+        finally:
+            for udid in self.udids:
+                self._stop(udid, wait=True)
+
+    def _beat_loop(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            self.beat_all()
+            stop.wait(self.config.heartbeat_s)
+
+    def _start(self, device: Device) -> None:
+        udid = device.info.udid
+        if not self.liveness.acquire(udid, self.config.name, self.config.ttl_s):
+            log.warning("device %s is leased by another agent; not serving it", udid)
+            return
+        executor = DeviceRunExecutor(device, self.artifacts, self.cache_dir / "models")
+        served = ServedDevice(device, executor, self.liveness, self.config)
+        app = make_app(self.config.broker_url, name=f"pomar-agent-{udid}")
+        roles(app).executor = served
+        queues = [device_queue(udid), *(pool_queue(p) for p in device_pools(device.info))]
+        worker = WorkerThread(app, queues, hostname=f"{udid}@{self.config.name}")
+        worker.start()
+        with self._lock:
+            self._served[udid] = (served, worker)
+        served.beat()
+        log.warning("serving %s on %s", udid, ", ".join(queues))
+
+    def _stop(self, udid: str, *, wait: bool = False) -> None:
+        with self._lock:
+            served, worker = self._served.pop(udid)
+        served.retire()
+        try:
+            self.liveness.forget(udid)
+            self.liveness.release(udid, self.config.name)
+        except InfrastructureError as exc:
+            log.warning("could not release %s: %s", udid, exc.one_line())
+        log.warning("no longer serving %s", udid)
+        # A device that vanished mid-run may hang; do not let it hold up the others.
+        stopper = threading.Thread(target=worker.stop, daemon=True, name=f"stop-{udid}")
+        stopper.start()
+        if wait:
+            stopper.join(30)

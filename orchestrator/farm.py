@@ -1,0 +1,92 @@
+"""A connection to a farm from this process: store, artifacts, broker, liveness, coordinator.
+
+The CLI's farm commands and ``pomar coordinator`` build one from :class:`Settings`; the
+coordinator process additionally runs the results worker and the reconciler
+(:func:`serve_coordinator`).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from dataclasses import dataclass
+
+from celery import Celery
+
+from orchestrator.artifacts import ArtifactStore
+from orchestrator.celery_app import RESULTS_QUEUE, WorkerThread, make_app, roles
+from orchestrator.coordinator import Coordinator
+from orchestrator.errors import UsageError
+from orchestrator.leases import RedisLiveness
+from orchestrator.reconciler import Reconciler
+from orchestrator.settings import Settings
+from orchestrator.store import JobStore
+from orchestrator.stores import migrate_store, open_store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Farm:
+    store: JobStore
+    artifacts: ArtifactStore
+    app: Celery
+    liveness: RedisLiveness
+    coordinator: Coordinator
+
+
+def broker_url_of(settings: Settings) -> str:
+    if not settings.broker_url:
+        raise UsageError(
+            "no farm configured: POMAR_BROKER_URL is not set",
+            hint="export POMAR_BROKER_URL=redis://host:6379/0 (or use `pomar check` embedded)",
+        )
+    return settings.broker_url
+
+
+def open_artifacts(settings: Settings) -> ArtifactStore:
+    """The farm's artifact store: a (shared) directory, or an S3-compatible bucket."""
+    url = settings.artifacts_url or ""
+    if url.startswith("s3://"):
+        from orchestrator.artifact_stores.s3 import S3ArtifactStore
+
+        return S3ArtifactStore.from_url(url, cache_dir=settings.data_dir / "cache" / "artifacts")
+    from orchestrator.artifact_stores.local import LocalArtifactStore
+
+    return LocalArtifactStore(settings.artifacts_dir)
+
+
+def connect(
+    settings: Settings,
+    *,
+    migrate: bool = False,
+    max_attempts: int = 3,
+    wait_s: float = 3600.0,
+) -> Farm:
+    """Open the farm named by ``settings``; ``migrate`` first applies store migrations."""
+    broker = broker_url_of(settings)
+    if migrate:
+        migrate_store(settings.resolved_store_url)
+    store = open_store(settings.resolved_store_url)
+    artifacts = open_artifacts(settings)
+    app = make_app(broker, name="pomar-coordinator")
+    liveness = RedisLiveness(broker)
+    coordinator = Coordinator(
+        store, artifacts, app, liveness, max_attempts=max_attempts, wait_s=wait_s
+    )
+    return Farm(store, artifacts, app, liveness, coordinator)
+
+
+def serve_coordinator(
+    farm: Farm, stop: threading.Event, *, tick_s: float = 1.0, stale_after_s: float = 15.0
+) -> None:
+    """Record results (a worker on ``pomar.results``) and reconcile, until ``stop`` is set."""
+    roles(farm.app).recorder = farm.coordinator
+    worker = WorkerThread(farm.app, [RESULTS_QUEUE], hostname=f"coordinator@{socket.gethostname()}")
+    worker.start()
+    log.warning("coordinator recording results from %s", RESULTS_QUEUE)
+    try:
+        Reconciler(farm.coordinator, farm.liveness, stale_after_s=stale_after_s).run(stop, tick_s)
+    finally:
+        worker.stop()
