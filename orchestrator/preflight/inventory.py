@@ -46,7 +46,13 @@ def take_inventory(path: Path, name: str) -> Inventory:
             elif str(op.type).startswith("constexpr_"):
                 decoders.append(op)
         for op in decoders:
-            stored = 0
+            # iOS16/17 constexpr ops keep their packed data as attributes; iOS18 ones read it
+            # from const inputs. Either way it is counted once, here.
+            stored = sum(
+                _blob_of(value).stored_bytes
+                for value in op.attributes.values()
+                if value.WhichOneof("value") == "blobFileValue"
+            )
             for argument in op.inputs.values():
                 for binding in argument.arguments:
                     blob = blobs.pop(binding.name, None)

@@ -103,7 +103,7 @@ def save_huge_activation_program(path: Path) -> Path:
 
     from orchestrator.intake.quiet import captured_stderr
 
-    @mb.program(  # type: ignore[misc]
+    @mb.program(  # type: ignore[untyped-decorator]
         input_specs=[mb.TensorSpec(shape=(1, 64, 1024, 1024), dtype=types.fp16)],
         opset_version=ct.target.iOS16,
     )

@@ -92,7 +92,7 @@ def test_flexible_shapes_are_estimated_at_their_largest_shape_and_warned_about(
     flexible = ct.Shape((1, 4, ct.RangeDim(8, 64, default=24), ct.RangeDim(8, 48, default=24)))
     with captured_stderr():
         mlmodel = ct.convert(
-            torch.jit.trace(module, examples),
+            torch.jit.trace(module, examples),  # type: ignore[no-untyped-call]
             inputs=[ct.TensorType(name="x", shape=flexible)],
             minimum_deployment_target=ct.target.iOS16,
         )

@@ -19,6 +19,7 @@ from tests.orchestrator.preflight.conftest import FACTORIES
 def _loud_intermediates() -> tuple[torch.Tensor, torch.Tensor]:
     """``loud`` and ``loud × 1024`` on the input preflight generates (seed 0, standard normal)."""
     module, _ = models.build_loud_layer_norm()
+    assert isinstance(module, models.LoudLayerNorm)
     x = np.random.default_rng(0).standard_normal((1, 4, 64), dtype=np.float32)
     # Preflight feeds the model's declared input dtype (fp16 at iOS16 with fp16 compute).
     features = torch.from_numpy(x.astype(np.float16).astype(np.float32))
