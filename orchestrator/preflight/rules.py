@@ -7,10 +7,14 @@ it is about). The catalogue lives in ``pitfalls.py``; adding a rule is adding on
 
 from __future__ import annotations
 
+import contextlib
+import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from orchestrator.errors import ModelError
 from orchestrator.preflight.report import Finding, Inventory, Severity
 from orchestrator.wire import Precision, TensorSpec
 
@@ -107,3 +111,26 @@ def name_of(op: Any) -> str:
 def producer(var: Any) -> Any:
     """The op that produces ``var`` (None for model inputs)."""
     return getattr(var, "op", None)
+
+
+def load_operations(path: Path, name: str) -> tuple[Any, ...]:
+    """The ops of ``main`` of the ML program at ``path``, for rules (any feature types)."""
+    from coremltools.converters.mil.frontend.milproto.load import load as load_milproto
+
+    from orchestrator.intake.quiet import captured_stderr, coremltools, first_line
+
+    ct = coremltools()
+    try:
+        with captured_stderr(), contextlib.redirect_stdout(io.StringIO()):
+            model = ct.models.MLModel(str(path), skip_model_load=True)
+            spec = model.get_spec()
+            program = load_milproto(spec, spec.specificationVersion, model.weights_dir or "")
+    except Exception as exc:
+        raise ModelError(
+            f"cannot parse the ML program of {name}: {first_line(exc)}",
+            hint="re-save the model with coremltools 9 and check its weights are present",
+        ) from exc
+    function_name = spec.description.defaultFunctionName or "main"
+    if function_name not in program.functions:
+        raise ModelError(f"{name}: the ML program has no '{function_name}' function")
+    return flatten(program.functions[function_name].operations)

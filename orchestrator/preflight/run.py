@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from orchestrator.errors import ConversionError, PomarError, UnsupportedOpError
+from orchestrator.errors import ConversionError, ModelError, PomarError
 from orchestrator.inputs import generate_inputs, load_inputs
 from orchestrator.intake import ConversionOptions, locate
 from orchestrator.intake.inspect import load_spec
@@ -36,7 +36,7 @@ from orchestrator.preflight.report import (
     RangeRisk,
     Severity,
 )
-from orchestrator.preflight.rules import RuleContext, flatten, run_rules
+from orchestrator.preflight.rules import RuleContext, load_operations, run_rules
 from orchestrator.wire import ModelFormat, ModelRef, Precision, SourceKind
 
 Progress = Callable[[str], None]
@@ -165,7 +165,7 @@ class _Stages:
                 primary, inventory.inputs, self.precision.value, devices
             )
             self.findings.extend(found)
-        except UnsupportedOpError as exc:
+        except ModelError as exc:  # the emulator cannot take it: image features, unknown ops…
             self.findings.append(_skipped("memory.skipped", "memory estimate", exc))
         progress("checking known pitfalls")
         self.findings.extend(self._pitfalls(primary, inventory))
@@ -180,7 +180,7 @@ class _Stages:
                 severity=Severity.WARNING if self.precision is Precision.FP16 else Severity.INFO,
             )
             self.findings.extend(found)
-        except UnsupportedOpError as exc:
+        except ModelError as exc:
             self.findings.append(_skipped("fp16.range-skipped", "FP16 range check", exc))
         except RuntimeError as exc:
             # An emulator kernel disagreeing with the program is an emulator bug; the rest of
@@ -188,11 +188,8 @@ class _Stages:
             self.findings.append(_skipped("fp16.range-skipped", "FP16 range check", exc))
 
     def _pitfalls(self, primary: Path, inventory: Inventory) -> list[Finding]:
-        from agent.emulator.loading import load_model
-
-        loaded = load_model(primary)
         context = RuleContext(
-            operations=flatten(loaded.function.operations),
+            operations=load_operations(primary, self.name),
             inputs=inventory.inputs,
             outputs=inventory.outputs,
             precision=self.precision,

@@ -21,7 +21,8 @@ def unsupported_in_trace(module: Any, examples: tuple[Any, ...]) -> tuple[Unsupp
     """Unsupported ops of ``module`` as ``torch.jit.trace`` records them."""
     import torch
 
-    if isinstance(module, torch.jit.ScriptModule):
+    scripted = isinstance(module, torch.jit.ScriptModule)
+    if scripted:
         graph = module.inlined_graph
     else:
         with torch.no_grad():
@@ -32,7 +33,11 @@ def unsupported_in_trace(module: Any, examples: tuple[Any, ...]) -> tuple[Unsupp
         kind = str(node.kind())
         if kind.startswith(_TRACE_BUILTINS) or _supported(kind):
             continue
-        found[_lookup_name(kind)].append(_trace_module_path(str(node.scopeName())))
+        where = _trace_module_path(str(node.scopeName()))
+        if not where and scripted:
+            # A loaded TorchScript file keeps no module scopes, but it keeps the Python line.
+            where = str(node.sourceRange()).strip().split("\n", 1)[0]
+        found[_lookup_name(kind)].append(where)
     return _collect(found)
 
 

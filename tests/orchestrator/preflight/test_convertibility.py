@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from orchestrator.preflight import PreflightOutcome, Severity
+from pathlib import Path
+
+import torch
+
+from orchestrator.preflight import PreflightOutcome, PreflightRequest, Severity, run_preflight
+from tests.orchestrator.preflight import models
 
 
 def test_unconvertible_model_is_refused_with_the_op_and_its_module_path(
@@ -59,3 +64,15 @@ def test_a_convertible_model_reports_both_front_ends_and_the_versions_used(
     assert versions["coremltools"] == "9.0"
     assert versions["torch"].startswith("2.")
     assert not dilated.refused
+
+
+def test_a_torchscript_file_names_the_python_line_of_an_unsupported_op(tmp_path: Path) -> None:
+    module, examples = models.build_unconvertible()
+    path = tmp_path / "model.pt"
+    torch.jit.save(torch.jit.trace(module, examples), str(path))  # type: ignore[no-untyped-call]
+    outcome = run_preflight(PreflightRequest(model=path, devices=()))
+    attempts = outcome.report.conversions
+    assert [a.front_end for a in attempts] == ["torchscript"]
+    (where,) = attempts[0].unsupported_ops[0].module_paths
+    assert "models.py(" in where
+    assert outcome.refused

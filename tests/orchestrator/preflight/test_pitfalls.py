@@ -198,3 +198,37 @@ def test_palettized_weights_are_inventoried_by_compression(tmp_path: Path) -> No
     assert lut[0].stored_bytes == 64 * 64 // 2 + 16 * 2
     outcome = _preflight(tmp_path / "lut.mlpackage")
     assert any(f.id == "pitfall.compressed-weights" for f in outcome.report.findings)
+
+
+def test_a_model_the_emulator_cannot_take_still_gets_inventory_and_pitfalls(
+    tmp_path: Path,
+) -> None:
+    import coremltools as ct
+    import torch
+
+    from orchestrator.intake.quiet import captured_stderr
+
+    class ImageConv(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 16, 3, dilation=2)
+
+        def forward(self, image: torch.Tensor) -> torch.Tensor:
+            out: torch.Tensor = self.conv(image)
+            return out
+
+    traced = torch.jit.trace(ImageConv().eval(), torch.rand(1, 3, 24, 24))  # type: ignore[no-untyped-call]
+    with captured_stderr():
+        model = ct.convert(
+            traced,
+            inputs=[ct.ImageType(name="image", shape=(1, 3, 24, 24))],
+            minimum_deployment_target=ct.target.iOS16,
+        )
+        model.save(str(tmp_path / "image.mlpackage"))
+    outcome = _preflight(tmp_path / "image.mlpackage")
+    ids = [f.id for f in outcome.report.findings]
+    assert "pitfall.dilated-conv" in ids
+    assert "memory.skipped" in ids
+    assert outcome.report.inventory is not None
+    assert outcome.report.inventory.inputs[0].is_image
+    assert outcome.report.exit_code == 0
