@@ -79,7 +79,12 @@ def connect(
 
 
 def serve_coordinator(
-    farm: Farm, stop: threading.Event, *, tick_s: float = 1.0, stale_after_s: float = 15.0
+    farm: Farm,
+    stop: threading.Event,
+    *,
+    tick_s: float = 1.0,
+    stale_after_s: float = 15.0,
+    lost_after_s: float = 10.0,
 ) -> None:
     """Record results (a worker on ``pomar.results``) and reconcile, until ``stop`` is set."""
     roles(farm.app).recorder = farm.coordinator
@@ -87,6 +92,12 @@ def serve_coordinator(
     worker.start()
     log.warning("coordinator recording results from %s", RESULTS_QUEUE)
     try:
-        Reconciler(farm.coordinator, farm.liveness, stale_after_s=stale_after_s).run(stop, tick_s)
+        reconciler = Reconciler(
+            farm.coordinator,
+            farm.liveness,
+            stale_after_s=stale_after_s,
+            lost_after_s=lost_after_s,
+        )
+        reconciler.run(stop, tick_s)
     finally:
         worker.stop()

@@ -34,16 +34,20 @@ class Reconciler:
         liveness: Liveness,
         *,
         stale_after_s: float = 15.0,
+        lost_after_s: float = 10.0,
     ) -> None:
         self.coordinator = coordinator
         self.store: JobStore = coordinator.store
         self.liveness = liveness
         self.stale_after_s = stale_after_s
+        self.lost_after_s = lost_after_s
+        self._seen: dict[str, float] = {}
+        self._last: dict[str, Heartbeat] = {}
         self._saved: dict[str, tuple[DeviceState, str | None, float]] = {}
 
     def tick(self) -> None:
         """One pass over devices and unfinished runs."""
-        live = self.liveness.live()
+        live = self._with_grace(self.liveness.live())
         known = self._sync_devices(live)
         for record in self.store.unfinished_runs():
             if record.status is RunStatus.RUNNING:
@@ -59,6 +63,22 @@ class Reconciler:
             except InfrastructureError as exc:
                 log.warning("reconciler: %s", exc.one_line())
             stop.wait(interval_s)
+
+    def _with_grace(self, live: dict[str, Heartbeat]) -> dict[str, Heartbeat]:
+        """Devices count as live until ``lost_after_s`` after their last heartbeat: a Redis
+        restart drops every heartbeat key at once, and agents need a moment to beat again."""
+        now = time.monotonic()
+        for udid, beat in live.items():
+            self._seen[udid] = now
+            self._last[udid] = beat
+        grace = dict(live)
+        for udid, seen in list(self._seen.items()):
+            if udid not in live:
+                if now - seen <= self.lost_after_s:
+                    grace[udid] = self._last[udid]
+                else:
+                    del self._seen[udid]
+        return grace
 
     def _check_running(
         self, record: RunRecord, live: dict[str, Heartbeat], known: dict[str, DeviceRecord]

@@ -31,9 +31,22 @@ from orchestrator.settings import Settings
     show_default=True,
     help="Seconds a device may say it runs something else before its run is retried.",
 )
+@click.option(
+    "--lost-after",
+    "lost_s",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    help="Seconds a device's heartbeat may be missing before it is lost and its run retried.",
+)
 @click.pass_obj
 def coordinator(
-    settings: Settings, max_attempts: int, wait_s: float, tick_s: float, stale_s: float
+    settings: Settings,
+    max_attempts: int,
+    wait_s: float,
+    tick_s: float,
+    stale_s: float,
+    lost_s: float,
 ) -> int:
     """Run the coordinator: apply store migrations, record results, requeue lost runs."""
     from orchestrator.farm import connect, serve_coordinator
@@ -48,5 +61,5 @@ def coordinator(
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     click.echo("coordinator running; Ctrl-C to stop", err=True)
-    serve_coordinator(farm, stop, tick_s=tick_s, stale_after_s=stale_s)
+    serve_coordinator(farm, stop, tick_s=tick_s, stale_after_s=stale_s, lost_after_s=lost_s)
     return 0

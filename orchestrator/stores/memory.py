@@ -72,7 +72,6 @@ class MemoryJobStore:
                 update={
                     "status": RunStatus.RUNNING,
                     "device_udid": device_udid,
-                    "detail": None,
                     "updated_at": _now(),
                 }
             )

@@ -227,7 +227,6 @@ class SqlJobStore:
                 .values(
                     status=RunStatus.RUNNING.value,
                     device_udid=device_udid,
-                    detail=None,
                     updated_at=_now(),
                 )
             )

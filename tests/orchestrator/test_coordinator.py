@@ -1,0 +1,309 @@
+"""The coordinator's routing, waiting, retrying and idempotent recording, in process."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+from celery import Celery
+
+from orchestrator import coordinator as coordinator_module
+from orchestrator.artifact_stores.memory import MemoryArtifactStore
+from orchestrator.celery_app import make_app
+from orchestrator.coordinator import Coordinator
+from orchestrator.errors import SelectorError
+from orchestrator.leases import RUN_CANCELLED, RUN_DONE, Heartbeat, MemoryLiveness
+from orchestrator.reconciler import Reconciler
+from orchestrator.routing import plan_runs
+from orchestrator.store import DeviceState
+from orchestrator.stores.memory import MemoryJobStore
+from orchestrator.wire import (
+    ComputeUnit,
+    DeviceInfo,
+    DeviceKind,
+    DeviceSelector,
+    DType,
+    InputOrigin,
+    InputSet,
+    JobSpec,
+    ModelFormat,
+    ModelRef,
+    RunConfig,
+    RunResult,
+    RunSpec,
+    RunStatus,
+    SourceKind,
+    TensorSpec,
+)
+
+SHA = "c" * 64
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _iphone(udid: str, product: str = "iPhone15,2", os: str = "17.4") -> DeviceInfo:
+    return DeviceInfo(
+        udid=udid,
+        kind=DeviceKind.IOS,
+        product_type=product,
+        marketing_name="iPhone",
+        os_version=os,
+        compute_units=tuple(ComputeUnit),
+    )
+
+
+def _job(target: DeviceSelector, units: tuple[ComputeUnit, ...] = (ComputeUnit.ALL,)) -> JobSpec:
+    model = ModelRef(
+        sha256=SHA,
+        format=ModelFormat.MLPACKAGE,
+        name="m",
+        source_kind=SourceKind.MLPACKAGE,
+        specification_version=7,
+        model_type="mlProgram",
+        inputs=(TensorSpec(name="x", dtype=DType.FLOAT32, shape=(1,)),),
+        outputs=(),
+    )
+    return JobSpec(
+        job_id=f"job-{len(target.pools)}-{id(target)}",
+        model=model,
+        inputs=InputSet(sha256=SHA, origin=InputOrigin.GENERATED, tensors=(), seed=0),
+        target=target,
+        config=RunConfig(compute_units=units),
+        submitted_at=datetime.now(UTC),
+    )
+
+
+def _result(spec: RunSpec, device: DeviceInfo, status: RunStatus, attempt: int = 1) -> RunResult:
+    return RunResult(
+        run_id=spec.run_id,
+        job_id=spec.job_id,
+        device=device,
+        compute_unit=spec.compute_unit,
+        status=status,
+        attempt=attempt,
+        error=None if status is RunStatus.PASSED else f"{status.value} here",
+    )
+
+
+@pytest.fixture(scope="module")
+def app() -> Celery:
+    return make_app(None, name="pomar-test-coordinator")
+
+
+Sent = list[tuple[str, int, str]]
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> Sent:
+    calls: Sent = []
+
+    def capture(app: Celery, spec: RunSpec, queue: str) -> None:
+        calls.append((spec.run_id, spec.attempt, queue))
+
+    monkeypatch.setattr(coordinator_module, "send_run", capture)
+    return calls
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def liveness(clock: Clock) -> MemoryLiveness:
+    return MemoryLiveness(clock)
+
+
+@pytest.fixture
+def coord(app: Celery, liveness: MemoryLiveness, sent: Sent) -> Coordinator:
+    return Coordinator(MemoryJobStore(), MemoryArtifactStore(), app, liveness, wait_s=60)
+
+
+Beat = Callable[..., None]
+
+
+@pytest.fixture
+def beat(liveness: MemoryLiveness) -> Beat:
+    def do(
+        info: DeviceInfo, state: DeviceState = DeviceState.IDLE, run_id: str | None = None
+    ) -> None:
+        hb = Heartbeat(info=info, state=state, agent="a", at=datetime.now(UTC), run_id=run_id)
+        liveness.beat(hb, ttl_s=3)
+
+    return do
+
+
+def test_pool_runs_go_to_the_pool_queue_once_per_compute_unit() -> None:
+    job = _job(DeviceSelector(pools=("iPhone15,2",)), (ComputeUnit.CPU, ComputeUnit.ANE))
+    planned = plan_runs(job, [])
+    assert [(s.compute_unit, s.device_id, q) for s, q in planned] == [
+        (ComputeUnit.CPU, None, "pomar.pool.iPhone15,2"),
+        (ComputeUnit.ANE, None, "pomar.pool.iPhone15,2"),
+    ]
+
+
+def test_an_os_version_range_picks_matching_devices_by_their_device_queue() -> None:
+    known = [_iphone("a", os="16.7"), _iphone("b", os="17.4"), _iphone("c", os="18.1")]
+    job = _job(DeviceSelector(min_os_version="17.0", max_os_version="17.9"))
+    assert [q for _, q in plan_runs(job, known)] == ["pomar.device.b"]
+
+
+def test_every_pool_once_runs_once_on_each_product_type_the_farm_has() -> None:
+    known = [_iphone("a"), _iphone("b"), _iphone("c", product="iPhone16,1")]
+    job = _job(DeviceSelector(every_pool_once=True))
+    assert sorted(q for _, q in plan_runs(job, known)) == [
+        "pomar.pool.iPhone15,2",
+        "pomar.pool.iPhone16,1",
+    ]
+
+
+def test_a_job_without_any_target_is_a_selector_error_that_lists_the_options() -> None:
+    with pytest.raises(SelectorError) as caught:
+        plan_runs(_job(DeviceSelector()), [_iphone("a")])
+    assert "--pool" in caught.value.one_line()
+
+
+def test_a_run_for_a_pool_without_live_devices_waits_visibly_then_fails_at_its_deadline(
+    coord: Coordinator, sent: Sent
+) -> None:
+    (spec,) = coord.submit(_job(DeviceSelector(pools=("iPhone15,2",))))
+    record = coord.store.get_run(spec.run_id)
+    assert record is not None
+    assert record.status is RunStatus.QUEUED
+    assert record.detail is not None
+    assert record.detail.startswith("waiting for a live device in pool 'iPhone15,2'")
+    assert sent == []
+    expired = record.model_copy(update={"deadline_at": datetime(2000, 1, 1, tzinfo=UTC)})
+    coord.dispatch(expired)
+    final = coord.store.get_run(spec.run_id)
+    assert final is not None
+    assert final.result is not None
+    assert final.status is RunStatus.TIMEOUT
+    assert final.result.error == "no live device in pool 'iPhone15,2' within 60s of waiting"
+
+
+def test_a_waiting_run_is_sent_when_a_device_of_its_pool_appears(
+    coord: Coordinator, sent: Sent, beat: Beat, liveness: MemoryLiveness
+) -> None:
+    (spec,) = coord.submit(_job(DeviceSelector(pools=("iPhone15,2",))))
+    beat(_iphone("a"))
+    Reconciler(coord, liveness).tick()
+    assert sent == [(spec.run_id, 1, "pomar.pool.iPhone15,2")]
+    record = coord.store.get_run(spec.run_id)
+    assert record is not None
+    assert record.detail is None
+    Reconciler(coord, liveness).tick()
+    assert len(sent) == 1  # flagged as in the broker: not sent twice
+
+
+def test_a_device_lost_result_is_retried_on_another_device_of_the_pool(
+    coord: Coordinator, sent: Sent, beat: Beat
+) -> None:
+    a, b = _iphone("a"), _iphone("b")
+    beat(a, DeviceState.BUSY)
+    beat(b)
+    (spec,) = coord.submit(_job(DeviceSelector(pools=("iPhone15,2",))))
+    coord.run_started(spec.run_id, "a", 1)
+    coord.record(_result(spec, a, RunStatus.DEVICE_LOST))
+    assert sent[-1] == (spec.run_id, 2, "pomar.device.b")
+    coord.run_started(spec.run_id, "b", 2)
+    coord.record(_result(spec, b, RunStatus.PASSED, attempt=2))
+    record = coord.store.get_run(spec.run_id)
+    assert record is not None
+    assert (record.status, record.attempt, record.device_udid) == (RunStatus.PASSED, 2, "b")
+    assert record.detail is not None
+    assert "attempt 1 device_lost on a" in record.detail
+
+
+def test_infrastructure_failures_stop_being_retried_after_max_attempts(
+    coord: Coordinator, beat: Beat
+) -> None:
+    a = _iphone("a")
+    beat(a)
+    (spec,) = coord.submit(_job(DeviceSelector(device_ids=("a",))))
+    for attempt in (1, 2, 3):
+        coord.record(_result(spec, a, RunStatus.TIMEOUT, attempt=attempt))
+    record = coord.store.get_run(spec.run_id)
+    assert record is not None
+    assert (record.status, record.attempt) == (RunStatus.TIMEOUT, 3)
+
+
+@pytest.mark.parametrize("status", [RunStatus.OOM_KILLED, RunStatus.CRASHED, RunStatus.ERROR])
+def test_model_failures_are_results_and_never_retried(
+    coord: Coordinator, sent: Sent, beat: Beat, liveness: MemoryLiveness, status: RunStatus
+) -> None:
+    a = _iphone("a")
+    beat(a)
+    (spec,) = coord.submit(_job(DeviceSelector(device_ids=("a",))))
+    coord.record(_result(spec, a, status))
+    record = coord.store.get_run(spec.run_id)
+    assert record is not None
+    assert (record.status, record.attempt) == (status, 1)
+    assert len(sent) == 1
+    assert liveness.run_flag(spec.run_id) == RUN_DONE
+
+
+def test_duplicate_stale_unknown_and_cancelled_results_change_nothing_and_are_logged(
+    coord: Coordinator, beat: Beat, liveness: MemoryLiveness, caplog: pytest.LogCaptureFixture
+) -> None:
+    a = _iphone("a")
+    beat(a)
+    first, second = coord.submit(
+        _job(DeviceSelector(device_ids=("a",)), (ComputeUnit.CPU, ComputeUnit.ANE))
+    )
+    caplog.set_level(logging.INFO, logger="orchestrator.coordinator")
+    coord.record(_result(first, a, RunStatus.PASSED))
+    coord.record(_result(first, a, RunStatus.CRASHED))  # duplicate delivery
+    coord.record(_result(first, a, RunStatus.PASSED, attempt=7))  # stale or foreign attempt
+    stranger = first.model_copy(update={"run_id": "nobody-knows"})
+    coord.record(_result(stranger, a, RunStatus.PASSED))
+    assert coord.cancel(second.job_id) == 1
+    assert liveness.run_flag(second.run_id) == RUN_CANCELLED
+    coord.record(_result(second, a, RunStatus.PASSED))
+    runs = {r.run_id: r for r in coord.store.list_runs(first.job_id)}
+    assert runs[first.run_id].status is RunStatus.PASSED
+    assert runs[second.run_id].status is RunStatus.CANCELLED
+    text = caplog.text
+    assert "already passed" in text
+    assert "result for unknown run nobody-knows ignored" in text
+    assert "already cancelled" in text
+
+
+def test_a_device_that_stops_heartbeating_is_marked_lost_and_its_run_requeued(
+    coord: Coordinator, sent: Sent, beat: Beat, liveness: MemoryLiveness, clock: Clock
+) -> None:
+    a, b = _iphone("a"), _iphone("b")
+    beat(a)
+    (spec,) = coord.submit(_job(DeviceSelector(pools=("iPhone15,2",))))
+    coord.run_started(spec.run_id, "a", 1)
+    beat(a, DeviceState.BUSY, spec.run_id)
+    reconciler = Reconciler(coord, liveness, lost_after_s=0)
+    reconciler.tick()
+    clock.now += 10  # a's heartbeat expires; b shows up
+    beat(b)
+    reconciler.tick()
+    states = {d.info.udid: d.state for d in coord.store.list_devices()}
+    assert states == {"a": DeviceState.LOST, "b": DeviceState.IDLE}
+    assert sent[-1] == (spec.run_id, 2, "pomar.device.b")
+    record = coord.store.get_run(spec.run_id)
+    assert record is not None
+    assert (record.status, record.attempt) == (RunStatus.QUEUED, 2)
+
+
+def test_runs_the_broker_lost_are_sent_again_from_the_store(
+    coord: Coordinator, sent: Sent, beat: Beat, liveness: MemoryLiveness
+) -> None:
+    beat(_iphone("a"))
+    specs = coord.submit(_job(DeviceSelector(pools=("iPhone15,2",)), tuple(ComputeUnit)))
+    assert len(sent) == 4
+    liveness.clear_runs()  # what a Redis restart does to the flags (and the queues)
+    Reconciler(coord, liveness).tick()
+    assert sorted(sent[4:]) == sorted((s.run_id, 1, "pomar.pool.iPhone15,2") for s in specs)
