@@ -17,9 +17,10 @@ import numpy as np
 import numpy.typing as npt
 
 from orchestrator.artifacts import ArtifactStore, load_array, load_arrays
-from orchestrator.errors import RunTimeoutError
+from orchestrator.errors import JobRefused, RunTimeoutError
 from orchestrator.inputs import prepare_inputs
 from orchestrator.intake import ConversionOptions, IntakeResult, intake_model
+from orchestrator.preflight import PreflightReport, PreflightRequest, run_preflight
 from orchestrator.reference import compute_reference
 from orchestrator.store import JobStore, RunRecord
 from orchestrator.wire import DeviceSelector, JobSpec, Reference, RunConfig, RunResult
@@ -40,6 +41,8 @@ class CheckRequest:
     seed: int = 0
     target: DeviceSelector = field(default_factory=DeviceSelector)
     label: str | None = None
+    iphone_product_types: tuple[str, ...] = ()
+    """iPhones whose memory budget preflight judges (none for an emulator-only check)."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class PreparedJob:
     job: JobSpec
     intake: IntakeResult
     reference: Reference
+    preflight: PreflightReport
 
 
 def prepare_job(
@@ -56,6 +60,22 @@ def prepare_job(
     progress: Progress = lambda _: None,
 ) -> PreparedJob:
     """Intake the model, build the input set, compute the reference: a job ready to submit."""
+    progress("preflight")
+    preflight = run_preflight(
+        PreflightRequest(
+            model=request.model,
+            conversion=request.conversion,
+            devices=request.iphone_product_types,
+            inputs_path=request.inputs_path,
+            seed=request.seed,
+        ),
+        progress,
+    )
+    if preflight.refused:
+        raise JobRefused(
+            f"preflight refused the job: {preflight.reason}",
+            hint=f"see `pomar preflight {request.model}` for every finding",
+        )
     progress("reading the model")
     intake = intake_model(request.model, artifacts, cache_dir / "models", request.conversion)
     progress("preparing inputs")
@@ -81,7 +101,7 @@ def prepare_job(
         submitted_at=datetime.now(UTC),
         label=request.label,
     )
-    return PreparedJob(job=job, intake=intake, reference=reference)
+    return PreparedJob(job=job, intake=intake, reference=reference, preflight=preflight.report)
 
 
 def new_job_id() -> str:

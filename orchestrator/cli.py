@@ -71,11 +71,23 @@ def _register_commands() -> None:
     from orchestrator.commands.check import check
     from orchestrator.commands.coordinator import coordinator
     from orchestrator.commands.devices import devices, pools
+    from orchestrator.commands.preflight import preflight
     from orchestrator.commands.results import results
     from orchestrator.commands.status import status
     from orchestrator.commands.submit import submit
 
-    for command in (check, submit, status, results, cancel, devices, pools, agent, coordinator):
+    for command in (
+        check,
+        preflight,
+        submit,
+        status,
+        results,
+        cancel,
+        devices,
+        pools,
+        agent,
+        coordinator,
+    ):
         cli.add_command(command)
 
 

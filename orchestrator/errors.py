@@ -13,6 +13,7 @@ single line and the exit code of its branch; a traceback that reaches a user is 
     │   ├── InputsError                 an input set that does not fit the model
     │   ├── ToleranceError              a tolerance policy that does not parse or validate
     │   └── SelectorError               a device/pool selector that matches nothing
+    ├── JobRefused                      exit 1: preflight says the job cannot succeed
     ├── InfrastructureError             exit 3: the farm, not the model, failed
     │   ├── BrokerError                 Celery broker or result transport unavailable
     │   ├── StoreError                  job store or artifact store failure
@@ -97,6 +98,12 @@ class ToleranceError(UsageError):
 
 class SelectorError(UsageError):
     """A device or pool selector matches nothing."""
+
+
+class JobRefused(PomarError):
+    """Preflight found that the job cannot succeed (unconvertible, will be killed)."""
+
+    exit_code = 1
 
 
 class InfrastructureError(PomarError):

@@ -95,6 +95,7 @@ def check(
     from agent.local import local_devices, local_executors
     from orchestrator.embedded import EmbeddedFarm
     from orchestrator.parity import load_policy
+    from orchestrator.preflight.render import html_section
     from orchestrator.reports import print_results, write_html, write_json, write_junit
 
     if not settings.embedded:
@@ -161,6 +162,10 @@ def check(
         print_results(results, reference_description=reference.description, console=Console())
         for warning in job.inputs.warnings:
             console.print(f"[yellow]warning:[/] {warning}")
+        for finding in prepared.preflight.findings:
+            if finding.severity.value == "warning":
+                where = f" at {finding.op}" if finding.op else ""
+                console.print(f"[yellow]preflight:[/] {finding.id}{where}: {finding.message}")
     if json_path:
         write_json(results, json_path, job=job, reference=reference)
     if junit_path:
@@ -172,6 +177,7 @@ def check(
             job=job,
             reference_description=reference.description,
             load_arrays=run_arrays_loader(artifacts, reference),
+            sections=[html_section(prepared.preflight)],
         )
     return exit_code_for(results)
 

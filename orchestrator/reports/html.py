@@ -44,8 +44,10 @@ def html_report(
     reference_description: str | None = None,
     load_arrays: ArrayLoader | None = None,
     worst_n: int = 10,
+    sections: Sequence[str] = (),
 ) -> str:
-    """The HTML page as text."""
+    """The HTML page as text. ``sections`` are trusted HTML fragments appended after the
+    outputs (e.g. the preflight findings)."""
     e = html.escape
     title = f"Pomar report — {job.model.name} ({job.job_id})" if job else "Pomar report"
     if reference_description is None and job is not None and job.reference is not None:
@@ -67,6 +69,7 @@ def html_report(
     parts.append("<h2>Outputs</h2>")
     for i, r in enumerate(results):
         parts.append(_run_outputs(r, i, load_arrays, worst_n))
+    parts.extend(sections)
     ref = reference_sentence(reference_kind_of(results), reference_description)
     parts.append(f"<footer>{e(ref)}</footer></body></html>")
     return "\n".join(parts)
