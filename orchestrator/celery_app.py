@@ -172,6 +172,12 @@ class _ThreadWorkController(WorkController):  # type: ignore[misc]
     def on_consumer_ready(self, consumer: Any) -> None:
         self.ready.set()
 
+    def should_use_eventloop(self) -> bool:
+        # kombu's event loop (Hub) is one per process, so several workers in one process
+        # would share it: one device's long run would block the others' consumers. The
+        # synchronous loop drains each worker's own connection in its own thread.
+        return False
+
 
 class WorkerThread:
     """A Celery worker running in a thread of this process (embedded mode, tests, agents

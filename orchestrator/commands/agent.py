@@ -79,6 +79,7 @@ def agent(
         discover_s=discover_s,
     )
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("agent").setLevel(logging.INFO)
     served = Agent(
         config,
         sources,

@@ -52,6 +52,8 @@ def coordinator(
     from orchestrator.farm import connect, serve_coordinator
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    # Our own decisions (ignored duplicates, requeues) are worth a line; Celery's chatter not.
+    logging.getLogger("orchestrator").setLevel(logging.INFO)
     farm = connect(settings, migrate=True, max_attempts=max_attempts, wait_s=wait_s)
     stop = threading.Event()
 
