@@ -39,12 +39,25 @@ class InputSet(WireModel):
 
 
 class ReferenceKind(StrEnum):
-    """What produced the desktop reference outputs."""
+    """What produced a set of desktop outputs."""
 
     SOURCE_FP32 = "source_fp32"
     """The source framework (PyTorch) in fp32."""
     EMULATOR_FP32 = "emulator_fp32"
     """Pomar's emulator running the Core ML program in fp32 (no source model given)."""
+    EMULATOR_FP16 = "emulator_fp16"
+    """Pomar's emulator running the Core ML program in fp16: the desktop FP16 run that triage
+    compares a device with."""
+
+
+class NonFiniteOp(WireModel):
+    """An op whose output held NaN or Inf in an emulated run (and not in the fp32 run)."""
+
+    name: str
+    """The MIL variable the op produced."""
+    op_type: str
+    nan: int
+    inf: int
 
 
 class Reference(WireModel):
@@ -55,6 +68,8 @@ class Reference(WireModel):
     outputs: tuple[TensorSpec, ...]
     description: str
     """One line a report can print: what the reference is and why."""
+    nonfinite_ops: tuple[NonFiniteOp, ...] = ()
+    """For an emulated fp16 run: ops that produced NaN/Inf where fp32 did not, in op order."""
 
 
 class Budgets(WireModel):
@@ -102,6 +117,8 @@ class JobSpec(WireModel):
     model: ModelRef
     inputs: InputSet
     reference: Reference | None = None
+    desktop_fp16: Reference | None = None
+    """The emulator's fp16 run of the same program, for triage (None when unavailable)."""
     target: DeviceSelector = DeviceSelector()
     config: RunConfig = RunConfig()
     priority: int = Field(default=5, ge=0, le=9)

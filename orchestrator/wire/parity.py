@@ -59,6 +59,8 @@ class OutputParity(WireModel):
     verdict: Verdict
     failures: tuple[str, ...] = ()
     """One sentence per failed rule, e.g. ``relative_l2 0.31 > 0.05``."""
+    notes: tuple[str, ...] = ()
+    """Remarks that do not fail the output, e.g. a size-1 axis dropped to match shapes."""
     worst_index: tuple[int, ...] | None = None
     worst_reference: float | None = None
     worst_actual: float | None = None
@@ -73,6 +75,8 @@ class ParityReport(WireModel):
     """The tolerance policy's name."""
     outputs: tuple[OutputParity, ...]
     verdict: Verdict
+    extra_outputs: tuple[str, ...] = ()
+    """Outputs the run produced that the reference does not have (not judged)."""
     triage: TriageLabel | None = None
     triage_detail: str | None = None
     """E.g. the first op whose output overflowed."""

@@ -101,6 +101,17 @@ class ComputePlanEntry(WireModel):
     cost_weight: float | None = None
 
 
+class RunEnvironment(WireModel):
+    """Device state around a run: a hot or low-power device times differently."""
+
+    battery_before: float | None = None
+    """0..1"""
+    battery_after: float | None = None
+    thermal_before: str | None = None
+    thermal_after: str | None = None
+    low_power_mode: bool | None = None
+
+
 class RunResult(WireModel):
     """The outcome of one run on one device and compute unit."""
 
@@ -119,6 +130,9 @@ class RunResult(WireModel):
     parity: ParityReport | None = None
     compute_plan: tuple[ComputePlanEntry, ...] = ()
     thermal_state: str | None = None
+    environment: RunEnvironment | None = None
     error: str | None = None
     """One line: why the run errored, crashed, or was killed."""
     warnings: tuple[str, ...] = ()
+    budget_violations: tuple[str, ...] = ()
+    """One sentence per latency or memory budget the run broke (status ``budget_failed``)."""
