@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from orchestrator.artifacts import ArtifactStore, load_array, load_arrays
+from orchestrator.desktop_fp16 import compute_desktop_fp16
 from orchestrator.errors import JobRefused, RunTimeoutError
 from orchestrator.inputs import prepare_inputs
 from orchestrator.intake import ConversionOptions, IntakeResult, intake_model
@@ -91,11 +92,14 @@ def prepare_job(
         model_path=None if intake.has_source else intake.path,
         example_inputs=intake.example_inputs,
     )
+    progress("emulating fp16 on the desktop")
+    desktop_fp16 = compute_desktop_fp16(intake.model, intake.path, arrays, artifacts)
     job = JobSpec(
         job_id=new_job_id(),
         model=intake.model,
         inputs=input_set,
         reference=reference,
+        desktop_fp16=desktop_fp16,
         target=request.target,
         config=request.config,
         submitted_at=datetime.now(UTC),

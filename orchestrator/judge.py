@@ -2,10 +2,30 @@
 
 from __future__ import annotations
 
+import numpy as np
+import numpy.typing as npt
+
 from orchestrator.artifacts import ArtifactStore, load_array, load_arrays
 from orchestrator.errors import PomarError
-from orchestrator.parity import check_budgets, compare, load_policy
-from orchestrator.wire import DeviceKind, JobSpec, Precision, RunResult, RunStatus
+from orchestrator.parity import (
+    OpStats,
+    TolerancePolicy,
+    check_budgets,
+    compare,
+    load_policy,
+    triage,
+)
+from orchestrator.wire import (
+    DeviceKind,
+    JobSpec,
+    ParityReport,
+    Precision,
+    RunResult,
+    RunStatus,
+    Verdict,
+)
+
+Arrays = dict[str, npt.NDArray[np.generic]]
 
 
 def judge(result: RunResult, job: JobSpec, artifacts: ArtifactStore) -> RunResult:
@@ -27,13 +47,45 @@ def judge(result: RunResult, job: JobSpec, artifacts: ArtifactStore) -> RunResul
         compute_unit=result.compute_unit,
         reference_kind=job.reference.kind.value,
     )
-    status = RunStatus.PASSED if report.verdict.value == "passed" else RunStatus.PARITY_FAILED
+    status = RunStatus.PASSED if report.verdict is Verdict.PASSED else RunStatus.PARITY_FAILED
+    if status is RunStatus.PARITY_FAILED:
+        report = _with_triage(report, reference, actual, policy, result, job, artifacts)
     over_budget = check_budgets(result.timings, result.memory, job.config.budgets, result.device)
-    error = result.error
     if status is RunStatus.PASSED and over_budget:
         status = RunStatus.BUDGET_FAILED
-        error = "; ".join(over_budget)
-    return result.model_copy(update={"status": status, "parity": report, "error": error})
+    return result.model_copy(
+        update={"status": status, "parity": report, "budget_violations": tuple(over_budget)}
+    )
+
+
+def _with_triage(
+    report: ParityReport,
+    reference: Arrays,
+    actual: Arrays,
+    policy: TolerancePolicy,
+    result: RunResult,
+    job: JobSpec,
+    artifacts: ArtifactStore,
+) -> ParityReport:
+    """Label whose fault the failure most likely is, with the desktop fp16 run as witness."""
+    emulated: Arrays | None = None
+    op_trace: list[OpStats] | None = None
+    if job.desktop_fp16 is not None:
+        try:
+            emulated = load_arrays(artifacts, job.desktop_fp16.sha256)
+        except PomarError:
+            emulated = None
+        op_trace = [OpStats(op.name, op.nan, op.inf) for op in job.desktop_fp16.nonfinite_ops]
+    found = triage(
+        reference,
+        actual,
+        policy=policy,
+        precision=_precision(result, job),
+        compute_unit=result.compute_unit,
+        emulated_fp16=emulated,
+        op_trace=op_trace,
+    )
+    return report.model_copy(update={"triage": found.label, "triage_detail": found.detail})
 
 
 def _precision(result: RunResult, job: JobSpec) -> Precision:

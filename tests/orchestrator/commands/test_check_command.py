@@ -114,6 +114,8 @@ def test_the_fp16_overflow_example_fails_parity_with_exit_1_and_shows_where(
     assert output["verdict"] == "failed"
     assert output["metrics"]["actual_nan"] + output["metrics"]["actual_inf"] > 0
     assert output["metrics"]["reference_nan"] == 0
+    assert result["parity"]["triage"] == "fp16_overflow"
+    assert "squares" in result["parity"]["triage_detail"]
     assert "failed" in capsys.readouterr().out
 
 
