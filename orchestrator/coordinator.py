@@ -37,7 +37,8 @@ class Coordinator:
     """Submits jobs and records results (the ``ResultRecorder`` of the results worker).
 
     Without ``liveness`` (embedded mode) every device is assumed present and runs are enqueued
-    as they are submitted.
+    as they are submitted. ``wait_s`` is how long a run may wait for a live device; None in a
+    process that only submits (the coordinator process owns deadlines).
     """
 
     def __init__(
@@ -48,7 +49,7 @@ class Coordinator:
         liveness: Liveness | None = None,
         *,
         max_attempts: int = 3,
-        wait_s: float = 3600.0,
+        wait_s: float | None = 3600.0,
     ) -> None:
         self.store = store
         self.artifacts = artifacts
@@ -116,8 +117,15 @@ class Coordinator:
         return True
 
     def _wait(self, record: RunRecord, target: str) -> None:
+        """Say why the run waits. Only the coordinator process (``wait_s`` set) gives it a
+        deadline and fails it there; a submitting CLI just says it waits."""
         now = datetime.now(UTC)
-        if record.deadline_at is None:
+        if self.wait_s is None:
+            if record.detail is None:
+                self.store.set_waiting(
+                    record.run_id, f"waiting for a live device in {target}", None
+                )
+        elif record.deadline_at is None:
             deadline = now + timedelta(seconds=self.wait_s)
             detail = f"waiting for a live device in {target} until {deadline:%H:%M:%S} UTC"
             self.store.set_waiting(record.run_id, detail, deadline)

@@ -62,9 +62,10 @@ def connect(
     *,
     migrate: bool = False,
     max_attempts: int = 3,
-    wait_s: float = 3600.0,
+    wait_s: float | None = None,
 ) -> Farm:
-    """Open the farm named by ``settings``; ``migrate`` first applies store migrations."""
+    """Open the farm named by ``settings``; ``migrate`` first applies store migrations.
+    ``wait_s`` only in the coordinator process: it alone sets and enforces waiting deadlines."""
     broker = broker_url_of(settings)
     if migrate:
         migrate_store(settings.resolved_store_url)
