@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from orchestrator.artifacts import ArtifactStore, load_array, load_arrays
 from orchestrator.desktop_fp16 import compute_desktop_fp16
-from orchestrator.errors import JobRefused, RunTimeoutError
+from orchestrator.errors import ConversionError, JobRefused, RunTimeoutError
 from orchestrator.inputs import prepare_inputs
 from orchestrator.intake import ConversionOptions, IntakeResult, intake_model
 from orchestrator.preflight import PreflightReport, PreflightRequest, run_preflight
@@ -73,6 +73,10 @@ def prepare_job(
         progress,
     )
     if preflight.refused:
+        first = preflight.report.blocking[0]
+        if first.id == "convert.failed":
+            # An unconvertible model is bad input (exit 2), like any model intake rejects.
+            raise ConversionError(first.message, hint=first.hint)
         raise JobRefused(
             f"preflight refused the job: {preflight.reason}",
             hint=f"see `pomar preflight {request.model}` for every finding",

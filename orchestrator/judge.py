@@ -31,6 +31,10 @@ Arrays = dict[str, npt.NDArray[np.generic]]
 def judge(result: RunResult, job: JobSpec, artifacts: ArtifactStore) -> RunResult:
     """The final result: ``passed``, ``parity_failed`` or ``budget_failed`` for a run that
     completed; any other status is already a result and passes through unchanged."""
+    if job.inputs.warnings:
+        # Input warnings (NaN in the inputs) belong in every report of every run.
+        extra = tuple(w for w in job.inputs.warnings if w not in result.warnings)
+        result = result.model_copy(update={"warnings": result.warnings + extra})
     if result.status is not RunStatus.PASSED or job.reference is None:
         return result
     try:

@@ -208,3 +208,50 @@ def test_check_refuses_to_run_embedded_when_a_broker_is_configured(
     monkeypatch.setenv("POMAR_BROKER_URL", "redis://127.0.0.1:6379/15")
     assert main(["check", "examples/cnn.py:build"]) == 2
     assert "pomar submit" in _one_error_line(capsys.readouterr().err)
+
+
+@pytest.mark.slow
+def test_an_op_the_converter_cannot_handle_is_bad_input_naming_the_op(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    factory = tmp_path / "gamma.py"
+    factory.write_text(
+        "import torch\n"
+        "class M(torch.nn.Module):\n"
+        "    def forward(self, x):\n"
+        "        return torch.lgamma(x) + 1\n"
+        "def build():\n"
+        "    return M().eval(), (torch.rand(1, 4) + 1,)\n"
+    )
+    code = main(["check", f"{factory}:build"])
+    line = _one_error_line(capsys.readouterr().err)
+    assert code == 2, line
+    assert "lgamma" in line
+
+
+@pytest.mark.slow
+def test_nan_in_the_inputs_is_a_warning_carried_into_the_results(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    image = np.random.default_rng(0).standard_normal((1, 3, 32, 32)).astype(np.float16)
+    image[0, 0, 0, 0] = np.nan
+    npz = tmp_path / "in.npz"
+    np.savez(npz, image=image)
+    path = tmp_path / "r.json"
+    main(
+        [
+            "check",
+            "examples/cnn.py:build",
+            "--inputs",
+            str(npz),
+            "--iterations",
+            "1",
+            "--warmup",
+            "0",
+            "--json",
+            str(path),
+        ]
+    )
+    (result,) = read_json(path).results
+    assert any("NaN" in w for w in result.warnings)
+    assert "NaN" in capsys.readouterr().err
