@@ -22,6 +22,20 @@ struct PomarHarnessApp: App {
     }
 }
 
+extension BatteryState {
+    /// UIDevice.BatteryState as the protocol spells it; a state this build does not know is
+    /// `unknown`, which the agent treats as "cannot tell".
+    init(_ state: UIDevice.BatteryState) {
+        switch state {
+        case .unplugged: self = .unplugged
+        case .charging: self = .charging
+        case .full: self = .full
+        case .unknown: self = .unknown
+        @unknown default: self = .unknown
+        }
+    }
+}
+
 /// The run id after `--pomar-run`, if the agent passed one.
 func pomarRunId(in arguments: [String]) -> String? {
     guard let flag = arguments.firstIndex(of: "--pomar-run"), flag + 1 < arguments.count else {
@@ -44,6 +58,7 @@ final class HarnessLauncher: ObservableObject {
         UIDevice.current.isBatteryMonitoringEnabled = true
         let battery = UIDevice.current.batteryLevel
         let batteryLevel: Double? = battery < 0 ? nil : Double(battery)
+        let batteryState = BatteryState(UIDevice.current.batteryState)
         guard let documents = FileManager.default.urls(for: .documentDirectory, in: .userDomainMask).first
         else {
             HarnessRunner.printProgress("\(runId) refused: no Documents folder")
@@ -54,7 +69,8 @@ final class HarnessLauncher: ObservableObject {
         let thread = Thread {
             let runner = HarnessRunner(
                 documents: documents,
-                environment: SystemEnvironmentProbe(battery: { batteryLevel }))
+                environment: SystemEnvironmentProbe(
+                    battery: { batteryLevel }, batteryState: { batteryState }))
             let status = runner.runAndPublish(runId: runId)
             exit(status)
         }

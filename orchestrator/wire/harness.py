@@ -42,6 +42,9 @@ class HarnessJob(WireModel):
     warmup: int = Field(ge=0)
     iterations: int = Field(ge=1)
     min_duration_s: float = Field(ge=0)
+    max_duration_s: float | None = Field(default=None, gt=0)
+    """Stop the timed loop after this long once ``iterations`` are met, even if
+    ``min_duration_s`` is not reached (the agent keeps the run inside its timeout). None: no cap."""
     inputs: tuple[HarnessTensor, ...]
     output_names: tuple[str, ...]
     collect_compute_plan: bool = True
@@ -69,6 +72,8 @@ class HarnessTimings(WireModel):
     first_prediction_ns: int
     warmup_ns: tuple[int, ...]
     prediction_ns: tuple[int, ...]
+    compute_plan_ns: int | None = None
+    """Loading ``MLComputePlan`` after the timing loop; None when no plan was loaded."""
 
 
 class HarnessComputePlanOp(WireModel):
@@ -86,6 +91,8 @@ class HarnessEnvironment(WireModel):
     low_power_mode: bool
     battery_level: float | None = None
     """0..1, or None when the OS does not say (monitoring off, simulator)."""
+    battery_state: Literal["unknown", "unplugged", "charging", "full"] | None = None
+    """``UIDevice.batteryState``; None from apps older than this field."""
     os_version: str
     device_model: str
     app_version: str
@@ -106,3 +113,5 @@ class HarnessResult(WireModel):
     outputs: tuple[HarnessTensor, ...] = ()
     compute_plan: tuple[HarnessComputePlanOp, ...] = ()
     environment: HarnessEnvironment
+    warnings: tuple[str, ...] = ()
+    """Sentences about a run that still counts, e.g. why ``compute_plan`` is empty."""

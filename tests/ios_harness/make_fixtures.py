@@ -42,6 +42,7 @@ def job() -> HarnessJob:
         warmup=3,
         iterations=10,
         min_duration_s=0.5,
+        max_duration_s=30.0,
         inputs=({"name": "x", "file": "inputs/x.npy", "dtype": "float32", "shape": (2, 3)},),
         output_names=("y",),
         collect_compute_plan=True,
@@ -53,6 +54,7 @@ def environment() -> dict[str, object]:
         "thermal_state_by_phase": {"start": "nominal", "load": "nominal", "predictions": "fair"},
         "low_power_mode": False,
         "battery_level": 0.82,
+        "battery_state": "charging",
         "os_version": "17.5.1",
         "device_model": "iPhone15,2",
         "app_version": "0.1.0 (1)",
@@ -82,6 +84,7 @@ def result_ok() -> HarnessResult:
                     1_811_000,
                     1_798_000,
                 ],
+                "compute_plan_ns": 230_500_000,
             },
             "memory": {
                 "before_load_bytes": 21_000_000,
@@ -121,6 +124,23 @@ def result_ok() -> HarnessResult:
     )
 
 
+def result_no_plan() -> HarnessResult:
+    """An iOS 16 phone: no MLComputePlan, and the app says why in ``warnings``."""
+    ok = result_ok()
+    assert ok.timings is not None
+    return ok.model_copy(
+        update={
+            "run_id": "run-0003",
+            "timings": ok.timings.model_copy(update={"compute_plan_ns": None}),
+            "compute_plan": (),
+            "environment": ok.environment.model_copy(
+                update={"os_version": "16.7.8", "battery_state": "unplugged"}
+            ),
+            "warnings": ("compute plan: needs iOS 17.4, this is 16.7.8",),
+        }
+    )
+
+
 def result_failed() -> HarnessResult:
     return HarnessResult.model_validate(
         {
@@ -142,6 +162,7 @@ def main() -> None:
     write_json(FIXTURES / "job.json", job().model_dump_json())
     write_json(FIXTURES / "result_ok.json", result_ok().model_dump_json(exclude_none=True))
     write_json(FIXTURES / "result_failed.json", result_failed().model_dump_json(exclude_none=True))
+    write_json(FIXTURES / "result_no_plan.json", result_no_plan().model_dump_json(exclude_none=True))
     for name, array in APP_ARRAYS.items():
         dtype = array.dtype.name  # "float32": the byte order is always little here
         (FIXTURES / name).write_bytes(npy_bytes(dtype, array.shape, array.tobytes(order="C")))

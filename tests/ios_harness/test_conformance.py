@@ -67,11 +67,15 @@ def test_swift_result_type_matches_the_pydantic_result_field_for_field(
         ('case runId = "run_id"', 'case runId = "runid"', "HarnessJob.run_id"),
         ("public let error: String?", "public let error: String", "HarnessResult.error"),
         ("public let warmup: Int\n", "public let warmup: Double\n", "HarnessJob.warmup"),
-        ("    case unknown\n", "", "PreferredDevice raw values differ"),
+        ("    case ane\n    case unknown\n", "    case ane\n", "PreferredDevice raw values differ"),
         ("?? true", "?? false", "HarnessJob.collect_compute_plan"),
         ("public let peakBytes: Int64\n", "", "HarnessPhaseMemory.peak_bytes"),
         ("public let shape: [Int]", "public let shape: Int", "HarnessTensor.shape"),
         ('case readJob = "read_job"', 'case readJob = "readJob"', "HarnessPhase"),
+        ("public let maxDurationS: Double?", "public let maxDurationS: Double", "max_duration_s"),
+        ("forKey: .warnings) ?? []", "forKey: .warnings) ?? [\"\"]", "HarnessResult.warnings"),
+        ("    case charging\n", "", "BatteryState raw values differ"),
+        ("public let computePlanNs: Int64?\n", "", "HarnessTimings.compute_plan_ns"),
     ],
     ids=[
         "renamed-key",
@@ -82,6 +86,10 @@ def test_swift_result_type_matches_the_pydantic_result_field_for_field(
         "missing-field",
         "array-to-scalar",
         "enum-raw-value",
+        "new-optional-de-optionalised",
+        "new-default-differs",
+        "new-enum-missing-case",
+        "new-field-missing",
     ],
 )
 def test_a_deliberate_mismatch_in_the_swift_source_fails_the_check(
@@ -198,3 +206,43 @@ def test_fixtures_are_what_the_generator_writes(
     make_fixtures.main()
     for path in sorted(FIXTURES.iterdir()):
         assert (tmp_path / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_golden_files_carry_the_optional_fields_added_within_protocol_1() -> None:
+    job = HarnessJob.model_validate_json((FIXTURES / "job.json").read_text())
+    ok = HarnessResult.model_validate_json((FIXTURES / "result_ok.json").read_text())
+    no_plan = HarnessResult.model_validate_json((FIXTURES / "result_no_plan.json").read_text())
+    assert job.max_duration_s == 30.0
+    assert ok.timings is not None
+    assert ok.timings.compute_plan_ns == 230_500_000
+    assert ok.environment.battery_state == "charging"
+    assert ok.warnings == ()
+    assert no_plan.compute_plan == ()
+    assert no_plan.timings is not None
+    assert no_plan.timings.compute_plan_ns is None
+    assert no_plan.warnings == ("compute plan: needs iOS 17.4, this is 16.7.8",)
+
+
+def _without(document: dict[str, object], keys: set[str]) -> dict[str, object]:
+    return {
+        k: _without(v, keys) if isinstance(v, dict) else v
+        for k, v in document.items()
+        if k not in keys
+    }
+
+
+NEW_FIELDS = {"max_duration_s", "compute_plan_ns", "battery_state", "warnings"}
+
+
+@pytest.mark.parametrize("name", ["job.json", "result_ok.json", "result_no_plan.json"])
+def test_files_written_before_the_optional_fields_existed_are_still_valid(name: str) -> None:
+    model = HarnessJob if name == "job.json" else HarnessResult
+    old = _without(json.loads((FIXTURES / name).read_text()), NEW_FIELDS)
+    parsed = model.model_validate(old)
+    dumped = parsed.model_dump()
+    assert dumped.get("max_duration_s") is None
+    assert dumped.get("warnings", ()) == ()
+    if isinstance(parsed, HarnessResult):
+        assert parsed.environment.battery_state is None
+        assert parsed.timings is not None
+        assert parsed.timings.compute_plan_ns is None

@@ -13,6 +13,8 @@ public protocol EnvironmentProbe {
     func lowPowerMode() -> Bool
     /// 0...1, or nil when unknown.
     func batteryLevel() -> Double?
+    /// Plugged in or not; nil when unknown (a Mac, or monitoring off).
+    func batteryState() -> BatteryState?
     var osVersion: String { get }
     var deviceModel: String { get }
     var appVersion: String { get }
@@ -45,10 +47,15 @@ extension ThermalState {
 
 public struct SystemEnvironmentProbe: EnvironmentProbe {
     private let battery: () -> Double?
+    private let charging: () -> BatteryState?
 
-    /// `battery` comes from the app (UIDevice is UIKit and main-thread only).
-    public init(battery: @escaping () -> Double? = { nil }) {
+    /// `battery` and `batteryState` come from the app (UIDevice is UIKit and main-thread only).
+    public init(
+        battery: @escaping () -> Double? = { nil },
+        batteryState: @escaping () -> BatteryState? = { nil }
+    ) {
         self.battery = battery
+        self.charging = batteryState
     }
 
     public func thermalState() -> ThermalState {
@@ -61,6 +68,10 @@ public struct SystemEnvironmentProbe: EnvironmentProbe {
 
     public func batteryLevel() -> Double? {
         battery()
+    }
+
+    public func batteryState() -> BatteryState? {
+        charging()
     }
 
     public var osVersion: String {

@@ -78,6 +78,9 @@ public struct HarnessJob: Codable, Equatable, Sendable {
     public let warmup: Int
     public let iterations: Int
     public let minDurationS: Double
+    /// Stop the timed loop after this long once `iterations` are met, even before
+    /// `minDurationS`; nil means no cap (protocol 1 files written before this field).
+    public let maxDurationS: Double?
     public let inputs: [HarnessTensor]
     public let outputNames: [String]
     public let collectComputePlan: Bool
@@ -92,6 +95,7 @@ public struct HarnessJob: Codable, Equatable, Sendable {
         case warmup
         case iterations
         case minDurationS = "min_duration_s"
+        case maxDurationS = "max_duration_s"
         case inputs
         case outputNames = "output_names"
         case collectComputePlan = "collect_compute_plan"
@@ -114,6 +118,7 @@ public struct HarnessJob: Codable, Equatable, Sendable {
         warmup = try container.decode(Int.self, forKey: .warmup)
         iterations = try container.decode(Int.self, forKey: .iterations)
         minDurationS = try container.decode(Double.self, forKey: .minDurationS)
+        maxDurationS = try container.decodeIfPresent(Double.self, forKey: .maxDurationS)
         inputs = try container.decode([HarnessTensor].self, forKey: .inputs)
         outputNames = try container.decode([String].self, forKey: .outputNames)
         collectComputePlan =
@@ -124,6 +129,11 @@ public struct HarnessJob: Codable, Equatable, Sendable {
             throw DecodingError.dataCorruptedError(
                 forKey: .iterations, in: container,
                 debugDescription: "warmup must be >= 0, iterations >= 1, min_duration_s >= 0")
+        }
+        if let cap = maxDurationS, !(cap > 0 && cap.isFinite) {  // pydantic: gt=0
+            throw DecodingError.dataCorruptedError(
+                forKey: .maxDurationS, in: container,
+                debugDescription: "max_duration_s must be > 0 when given")
         }
     }
 }

@@ -31,6 +31,14 @@ public enum ThermalState: String, Codable, CaseIterable, Sendable {
     case critical
 }
 
+/// UIDevice.BatteryState as text.
+public enum BatteryState: String, Codable, CaseIterable, Sendable {
+    case unknown
+    case unplugged
+    case charging
+    case full
+}
+
 /// Where MLComputePlan prefers to run an op; `unknown` when Core ML does not say.
 public enum PreferredDevice: String, Codable, Sendable {
     case cpu
@@ -87,6 +95,8 @@ public struct HarnessTimings: Codable, Equatable, Sendable {
     public let firstPredictionNs: Int64
     public let warmupNs: [Int64]
     public let predictionNs: [Int64]
+    /// Loading MLComputePlan after the timing loop; nil when no plan was loaded.
+    public let computePlanNs: Int64?
 
     enum CodingKeys: String, CodingKey {
         case compileNs = "compile_ns"
@@ -95,11 +105,12 @@ public struct HarnessTimings: Codable, Equatable, Sendable {
         case firstPredictionNs = "first_prediction_ns"
         case warmupNs = "warmup_ns"
         case predictionNs = "prediction_ns"
+        case computePlanNs = "compute_plan_ns"
     }
 
     public init(
         compileNs: Int64?, coldLoadNs: Int64, warmLoadNs: Int64, firstPredictionNs: Int64,
-        warmupNs: [Int64], predictionNs: [Int64]
+        warmupNs: [Int64], predictionNs: [Int64], computePlanNs: Int64? = nil
     ) {
         self.compileNs = compileNs
         self.coldLoadNs = coldLoadNs
@@ -107,6 +118,7 @@ public struct HarnessTimings: Codable, Equatable, Sendable {
         self.firstPredictionNs = firstPredictionNs
         self.warmupNs = warmupNs
         self.predictionNs = predictionNs
+        self.computePlanNs = computePlanNs
     }
 }
 
@@ -145,6 +157,8 @@ public struct HarnessEnvironment: Codable, Equatable, Sendable {
     public let lowPowerMode: Bool
     /// 0...1, or nil when the OS does not say (monitoring off, simulator).
     public let batteryLevel: Double?
+    /// nil when the app cannot tell (read before this field existed, or on a Mac).
+    public let batteryState: BatteryState?
     public let osVersion: String
     public let deviceModel: String
     public let appVersion: String
@@ -153,6 +167,7 @@ public struct HarnessEnvironment: Codable, Equatable, Sendable {
         case thermalStateByPhase = "thermal_state_by_phase"
         case lowPowerMode = "low_power_mode"
         case batteryLevel = "battery_level"
+        case batteryState = "battery_state"
         case osVersion = "os_version"
         case deviceModel = "device_model"
         case appVersion = "app_version"
@@ -160,11 +175,13 @@ public struct HarnessEnvironment: Codable, Equatable, Sendable {
 
     public init(
         thermalStateByPhase: [String: ThermalState], lowPowerMode: Bool, batteryLevel: Double?,
-        osVersion: String, deviceModel: String, appVersion: String
+        batteryState: BatteryState? = nil, osVersion: String, deviceModel: String,
+        appVersion: String
     ) {
         self.thermalStateByPhase = thermalStateByPhase
         self.lowPowerMode = lowPowerMode
         self.batteryLevel = batteryLevel
+        self.batteryState = batteryState
         self.osVersion = osVersion
         self.deviceModel = deviceModel
         self.appVersion = appVersion
@@ -183,6 +200,8 @@ public struct HarnessResult: Codable, Equatable, Sendable {
     public let outputs: [HarnessTensor]
     public let computePlan: [HarnessComputePlanOp]
     public let environment: HarnessEnvironment
+    /// Sentences about a run that still counts, e.g. why computePlan is empty.
+    public let warnings: [String]
 
     enum CodingKeys: String, CodingKey {
         case protocolVersion = "protocol"
@@ -195,13 +214,15 @@ public struct HarnessResult: Codable, Equatable, Sendable {
         case outputs
         case computePlan = "compute_plan"
         case environment
+        case warnings
     }
 
     public init(
         runId: String, status: HarnessStatus, error: String? = nil,
         errorPhase: HarnessPhase? = nil, timings: HarnessTimings? = nil,
         memory: HarnessPhaseMemory? = nil, outputs: [HarnessTensor] = [],
-        computePlan: [HarnessComputePlanOp] = [], environment: HarnessEnvironment
+        computePlan: [HarnessComputePlanOp] = [], environment: HarnessEnvironment,
+        warnings: [String] = []
     ) {
         self.protocolVersion = harnessProtocolVersion
         self.runId = runId
@@ -213,6 +234,7 @@ public struct HarnessResult: Codable, Equatable, Sendable {
         self.outputs = outputs
         self.computePlan = computePlan
         self.environment = environment
+        self.warnings = warnings
     }
 
     public init(from decoder: Decoder) throws {
@@ -228,5 +250,6 @@ public struct HarnessResult: Codable, Equatable, Sendable {
         computePlan =
             try container.decodeIfPresent([HarnessComputePlanOp].self, forKey: .computePlan) ?? []
         environment = try container.decode(HarnessEnvironment.self, forKey: .environment)
+        warnings = try container.decodeIfPresent([String].self, forKey: .warnings) ?? []
     }
 }

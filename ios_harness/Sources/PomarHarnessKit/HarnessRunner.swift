@@ -33,6 +33,8 @@ public final class HarnessRunner {
     private let memory: MemoryTracker
     private let progress: (String) -> Void
     private var thermal = ThermalLog()
+    /// Sentences for result.json's `warnings`: the run counts, but a reader should know.
+    private var warnings: [String] = []
 
     public init(
         documents: URL,
@@ -81,12 +83,20 @@ public final class HarnessRunner {
     func environmentSnapshot() -> HarnessEnvironment {
         HarnessEnvironment(
             thermalStateByPhase: thermal.byPhase, lowPowerMode: environment.lowPowerMode(),
-            batteryLevel: environment.batteryLevel(), osVersion: environment.osVersion,
-            deviceModel: environment.deviceModel, appVersion: environment.appVersion)
+            batteryLevel: environment.batteryLevel(), batteryState: environment.batteryState(),
+            osVersion: environment.osVersion, deviceModel: environment.deviceModel,
+            appVersion: environment.appVersion)
+    }
+
+    /// Say it on stdout now and in result.json later.
+    func warn(_ runId: String, _ sentence: String) {
+        warnings.append(sentence)
+        progress("\(runId) warning: \(sentence)")
     }
 
     /// Measure one run; never throws: failures are results.
     public func run(_ folder: JobFolder) -> HarnessResult {
+        warnings = []
         observe("start")
         memory.startPolling()
         defer { memory.stopPolling() }
@@ -98,7 +108,7 @@ public final class HarnessRunner {
             observe("end")
             return HarnessResult(
                 runId: folder.runId, status: .error, error: failure.description,
-                errorPhase: failure.phase, environment: environmentSnapshot())
+                errorPhase: failure.phase, environment: environmentSnapshot(), warnings: warnings)
         }
     }
 
@@ -153,12 +163,19 @@ public final class HarnessRunner {
         if let summary = LatencySummary(samples: timings.predictionNs) {
             progress("\(job.runId) predictions: \(summary.line)")
         }
+        if timings.stoppedAtMaxDuration, let cap = job.maxDurationS {
+            warn(job.runId, "timed predictions stopped at max_duration_s (\(cap) s) before"
+                + " min_duration_s (\(job.minDurationS) s): \(timings.predictionNs.count) samples")
+        }
 
         let outputs = try HarnessFailure.during(.outputs) { () -> [HarnessTensor] in
             guard let prediction = last else { return [] }
             return try FeatureOutputs.write(prediction, names: job.outputNames, to: folder.outputsDirectory)
         }
+        let planStart = clock.nowNanoseconds()
         let plan = computePlan(job: job, model: compiled, configuration: configuration)
+        let planEnd = clock.nowNanoseconds()
+        let computePlanNs: Int64? = plan == nil ? nil : Int64(planEnd &- planStart)
         observe("end")
 
         return HarnessResult(
@@ -166,30 +183,35 @@ public final class HarnessRunner {
             timings: HarnessTimings(
                 compileNs: compiled.compileNs, coldLoadNs: coldLoadNs, warmLoadNs: warmLoadNs,
                 firstPredictionNs: timings.firstPredictionNs, warmupNs: timings.warmupNs,
-                predictionNs: timings.predictionNs),
+                predictionNs: timings.predictionNs, computePlanNs: computePlanNs),
             memory: HarnessPhaseMemory(
                 beforeLoadBytes: beforeLoad, afterLoadBytes: afterLoad,
                 afterPredictionsBytes: afterPredictions, peakBytes: memory.peakBytes,
                 availableBeforeBytes: availableBefore, availableMinBytes: memory.minAvailableBytes),
-            outputs: outputs, computePlan: plan, environment: environmentSnapshot())
+            outputs: outputs, computePlan: plan ?? [], environment: environmentSnapshot(),
+            warnings: warnings)
     }
 
-    /// The compute plan where the OS has one; its absence never fails a run (progress says why).
+    /// The compute plan where the OS has one, nil when none was loaded. Its absence never
+    /// fails a run; a warning in result.json says why it is missing.
     private func computePlan(
         job: HarnessJob, model: CompiledModel, configuration: MLModelConfiguration
-    ) -> [HarnessComputePlanOp] {
-        guard job.collectComputePlan else { return [] }
+    ) -> [HarnessComputePlanOp]? {
+        guard job.collectComputePlan else { return nil }
         guard #available(iOS 17.4, macOS 14.4, *) else {
-            progress("\(job.runId) compute plan: needs iOS 17.4")
-            return []
+            warn(job.runId, "compute plan: needs iOS 17.4, this is \(environment.osVersion)")
+            return nil
         }
         do {
             let ops = try ComputePlanReport.ops(modelURL: model.url, configuration: configuration)
             progress("\(job.runId) compute plan: \(ops.count) ops")
+            if ops.isEmpty {
+                warn(job.runId, "compute plan: Core ML listed no ops for this model type")
+            }
             return ops
         } catch {
-            progress("\(job.runId) compute plan unavailable: \(error)")
-            return []
+            warn(job.runId, "compute plan unavailable: \(error)")
+            return nil
         }
     }
 }

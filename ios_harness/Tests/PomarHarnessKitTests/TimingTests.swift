@@ -35,11 +35,29 @@ final class TimingTests: XCTestCase {
         XCTAssertGreaterThan(timings.predictionNs.count, 1)
     }
 
-    func testSampleCeilingStopsAnEndlessMinimumDuration() {
+    func testMaxDurationStopsALongMinimumDurationOnceTheIterationsAreMet() {
+        // Three reads per iteration at 1 µs a read: a 30 µs cap ends the loop after ~10 samples.
         let timings = TimingLoop.run(
-            policy: TimingPolicy(warmup: 0, iterations: 3, minDurationS: 1e9, maxSamples: 10),
-            clock: SteppingClock(step: 1), predict: {})
-        XCTAssertEqual(timings.predictionNs.count, 10)
+            policy: TimingPolicy(warmup: 0, iterations: 3, minDurationS: 1e9, maxDurationS: 0.000_03),
+            clock: SteppingClock(step: 1_000), predict: {})
+        XCTAssertGreaterThanOrEqual(timings.predictionNs.count, 3)
+        XCTAssertLessThanOrEqual(timings.predictionNs.count, 11)
+        XCTAssertTrue(timings.stoppedAtMaxDuration)
+    }
+
+    func testMaxDurationNeverCutsTheIterationCount() {
+        let timings = TimingLoop.run(
+            policy: TimingPolicy(warmup: 0, iterations: 50, minDurationS: 0, maxDurationS: 0.000_001),
+            clock: SteppingClock(step: 1_000), predict: {})
+        XCTAssertEqual(timings.predictionNs.count, 50)
+        XCTAssertFalse(timings.stoppedAtMaxDuration)
+    }
+
+    func testJobWithoutMaxDurationHasNoCap() throws {
+        let job = try JSONDecoder().decode(HarnessJob.self, from: Fixtures.data("job.json"))
+        XCTAssertEqual(TimingPolicy(job: job).maxDurationNs, 30_000_000_000)
+        let policy = TimingPolicy(warmup: 0, iterations: 1, minDurationS: 1)
+        XCTAssertNil(policy.maxDurationNs)
     }
 
     func testAPredictionErrorStopsTheLoop() {
