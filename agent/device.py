@@ -22,6 +22,7 @@ from orchestrator.wire import (
     MemoryStats,
     ModelRef,
     RunConfig,
+    RunEnvironment,
     Timings,
 )
 
@@ -65,6 +66,8 @@ class RunOutcome:
     error: str | None = None
     """One line, for any outcome but ``completed``."""
     warnings: tuple[str, ...] = ()
+    environment: RunEnvironment | None = None
+    """Battery, thermal state and Low Power Mode around the run, where the backend can tell."""
 
 
 @runtime_checkable

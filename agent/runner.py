@@ -105,6 +105,7 @@ class DeviceRunExecutor:
             outputs=outputs,
             compute_plan=outcome.compute_plan,
             thermal_state=outcome.thermal_state,
+            environment=outcome.environment,
             error=outcome.error,
             warnings=outcome.warnings,
         )

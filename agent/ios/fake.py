@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from agent.device import Arrays
 from agent.ios.config import IosConfig
@@ -82,6 +82,7 @@ class FakeScenario:
     app_version: str = "1.0"
     free_bytes: int = 32 * 1024**3
     battery_level: float = 0.8
+    battery_state: Literal["unknown", "unplugged", "charging", "full"] = "unplugged"
     low_power_mode: bool = False
     thermal_state: str = "nominal"
     run_delay_s: float = 0.0
@@ -228,6 +229,12 @@ class FakeIPhone:
                     )
                 )
         iters = [1_000_000 + 1000 * i for i in range(job.iterations)]
+        # The fake has no Core ML, so no compute plan; the real app says why in warnings too.
+        plan_warning = (
+            f"compute plan: needs iOS 17.4, this is {self.ios_version}"
+            if _version(self.ios_version) < (17, 4)
+            else "compute plan: the fake iPhone does not make one"
+        )
         result = HarnessResult(
             run_id=job.run_id,
             status="error" if error else "ok",
@@ -255,10 +262,12 @@ class FakeIPhone:
                 thermal_state_by_phase={"start": s.thermal_state, "end": s.thermal_state},
                 low_power_mode=s.low_power_mode,
                 battery_level=s.battery_level,
+                battery_state=s.battery_state,
                 os_version=self.ios_version,
                 device_model=self.product_type,
                 app_version=self.installed_version or "",
             ),
+            warnings=() if error else (plan_warning,),
         )
         self._write(f"{folder}/result.json", result.model_dump_json().encode())
         self._write(f"{folder}/{'FAILED' if error else 'DONE'}", b"")
@@ -278,6 +287,10 @@ class FakeIPhone:
     def _report(self, name: str, text: str) -> None:
         with self.lock:
             self.crash_reports[f"/{name}"] = (text, datetime.now(UTC))
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in text.split(".") if p.isdigit())
 
 
 def _stamp() -> str:

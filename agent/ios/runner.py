@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import replace
 
 from pydantic import ValidationError
 
@@ -22,9 +22,21 @@ from agent.ios.model_cache import ModelCache
 from agent.ios.npy import from_npy_bytes, to_npy_bytes
 from agent.ios.transport import BoundedLines, DeviceFacts, DeviceSession, LogStream, Sampler
 from orchestrator.errors import DeviceError, DeviceLost, PomarError, ProtocolError
-from orchestrator.wire import ComputePlanEntry, LatencyStats, MemoryStats, Timings
+from orchestrator.wire import (
+    ComputePlanEntry,
+    LatencyStats,
+    MemoryStats,
+    RunEnvironment,
+    Timings,
+)
 from orchestrator.wire.base import DType
-from orchestrator.wire.harness import HARNESS_ROOT, HarnessJob, HarnessResult, HarnessTensor
+from orchestrator.wire.harness import (
+    HARNESS_ROOT,
+    HarnessEnvironment,
+    HarnessJob,
+    HarnessResult,
+    HarnessTensor,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,16 +48,43 @@ def job_dir(run_id: str) -> str:
     return f"{HARNESS_ROOT}/jobs/{run_id}"
 
 
-@dataclass(frozen=True)
-class RunEnvironment:
-    """Device state around one run (the wire has no field for it yet; logged and kept here)."""
+MAX_DURATION_SHARE_OF_TIMEOUT = 0.5
+"""``max_duration_s`` in job.json: the timed loop may use half the run's timeout; the rest is
+for compiling, loading, writing outputs and the agent's polling."""
 
-    battery_before: float | None = None
-    battery_after: float | None = None
-    thermal_before: str | None = None
-    thermal_after: str | None = None
-    low_power_mode: bool | None = None
-    model_bytes_pushed: int = 0
+
+def run_environment(
+    before: DeviceFacts, after: DeviceFacts | None, app: HarnessEnvironment | None
+) -> RunEnvironment:
+    """Device state around a run, from lockdown before and after and from what the app saw.
+
+    pymobiledevice3 reports neither thermal state nor Low Power Mode (both are ``None`` in the
+    facts of a real phone), so the app's first and last phase fill them in when it wrote a
+    result; battery comes from lockdown, falling back to the app's ``UIDevice`` reading.
+    """
+    phases = app.thermal_state_by_phase if app else {}
+    first = phases.get("start") or next(iter(phases.values()), None)
+    last = phases.get("end") or worst_thermal(list(phases.values()))
+    low_power_seen = [
+        v
+        for v in (
+            before.low_power_mode,
+            after.low_power_mode if after else None,
+            app.low_power_mode if app else None,
+        )
+        if v is not None
+    ]
+    battery_before = before.battery_level
+    if battery_before is None and app is not None:
+        battery_before = app.battery_level
+    return RunEnvironment(
+        battery_before=battery_before,
+        battery_after=after.battery_level if after else None,
+        thermal_before=before.thermal_state or first,
+        thermal_after=(after.thermal_state if after else None) or last,
+        # On at any point means the numbers were taken (at least partly) throttled.
+        low_power_mode=any(low_power_seen) if low_power_seen else None,
+    )
 
 
 def worst_thermal(states: list[str]) -> str | None:
@@ -64,7 +103,8 @@ class HarnessRunner:
         self.session = session
         self.config = config
         self.cache = ModelCache(config.bundle_id, config.cache_budget_bytes)
-        self.last_environment = RunEnvironment()
+        self.last_environment: RunEnvironment | None = None
+        """The environment of the latest run, also in its outcome (kept for ``pomar devices``)."""
         self._facts: DeviceFacts | None = None
 
     # -- public -----------------------------------------------------------------------------
@@ -86,10 +126,13 @@ class HarnessRunner:
         self._facts = before
         refusal = self._refusal(before.low_power_mode, [before.thermal_state or ""])
         if refusal:
-            self.last_environment = RunEnvironment(
-                before.battery_level, None, before.thermal_state, None, before.low_power_mode
+            self.last_environment = run_environment(before, None, None)
+            return RunOutcome(
+                Outcome.ERROR,
+                thermal_state=before.thermal_state,
+                error=refusal,
+                environment=self.last_environment,
             )
-            return RunOutcome(Outcome.ERROR, thermal_state=before.thermal_state, error=refusal)
 
         cached = self.cache.ensure(self.session, request.model.sha256, request.model_path)
         folder = job_dir(request.run_id)
@@ -101,6 +144,7 @@ class HarnessRunner:
         sampler: Sampler | None = None
         logs: LogStream | None = None
         lines = BoundedLines(limit=50)
+        app_environment: HarnessEnvironment | None = None
         try:
             pid = self.session.launch(bundle, ["--pomar-run", request.run_id])
             sampler = self.session.start_sampling(pid, self.config.sample_interval_ms)
@@ -121,24 +165,18 @@ class HarnessRunner:
                 outcome = self._exit_outcome(diagnosis, peak_sampled, lines)
             else:
                 self._wait_exit(pid)
-                outcome = self._collect(request, folder, sentinel, peak_sampled)
+                outcome, app_environment = self._collect(request, folder, sentinel, peak_sampled)
             after = self.session.facts()
-            self.last_environment = RunEnvironment(
-                before.battery_level,
-                after.battery_level,
-                before.thermal_state,
-                after.thermal_state or outcome.thermal_state,
-                before.low_power_mode if after.low_power_mode is None else after.low_power_mode,
-                cached.pushed_bytes,
-            )
+            self.last_environment = run_environment(before, after, app_environment)
             log.info(
-                "run %s on %s: %s, %s",
+                "run %s on %s: %s, %s, model bytes pushed %d",
                 request.run_id,
                 self.session.udid,
                 outcome.outcome,
                 self.last_environment,
+                cached.pushed_bytes,
             )
-            return outcome
+            return replace(outcome, environment=self.last_environment)
         except DeviceLost:
             lost = True
             raise
@@ -178,6 +216,7 @@ class HarnessRunner:
             warmup=request.config.warmup,
             iterations=request.config.iterations,
             min_duration_s=request.config.min_duration_s,
+            max_duration_s=request.config.timeout_s * MAX_DURATION_SHARE_OF_TIMEOUT,
             inputs=tuple(tensors),
             output_names=tuple(o.name for o in request.model.outputs),
         )
@@ -258,11 +297,14 @@ class HarnessRunner:
 
     def _collect(
         self, request: RunRequest, folder: str, sentinel: str, peak_sampled: int | None
-    ) -> RunOutcome:
+    ) -> tuple[RunOutcome, HarnessEnvironment | None]:
+        """The outcome from ``result.json`` and the outputs, with what the app saw of the device."""
         bundle = self.config.bundle_id
         raw = self.session.read_file(bundle, f"{folder}/result.json")
         if raw is None:
-            return RunOutcome(Outcome.ERROR, error=f"the app wrote {sentinel} but no result.json")
+            return RunOutcome(
+                Outcome.ERROR, error=f"the app wrote {sentinel} but no result.json"
+            ), None
         try:
             result = HarnessResult.model_validate_json(raw)
         except ValidationError as exc:
@@ -271,6 +313,12 @@ class HarnessRunner:
                 hint="rebuild and reinstall the harness app from this version of Pomar",
                 device_udid=self.session.udid,
             ) from exc
+        return self._outcome(result, folder, sentinel, peak_sampled), result.environment
+
+    def _outcome(
+        self, result: HarnessResult, folder: str, sentinel: str, peak_sampled: int | None
+    ) -> RunOutcome:
+        bundle = self.config.bundle_id
         env = result.environment
         thermal = worst_thermal(list(env.thermal_state_by_phase.values()))
         if result.status == "error" or sentinel == "FAILED":
@@ -279,10 +327,13 @@ class HarnessRunner:
                 Outcome.ERROR,
                 thermal_state=thermal,
                 error=f"the app failed{phase}: {result.error or 'no message'}",
+                warnings=result.warnings,
             )
         refusal = self._refusal(env.low_power_mode, list(env.thermal_state_by_phase.values()))
         if refusal:
-            return RunOutcome(Outcome.ERROR, thermal_state=thermal, error=refusal)
+            return RunOutcome(
+                Outcome.ERROR, thermal_state=thermal, error=refusal, warnings=result.warnings
+            )
         outputs: Arrays = {}
         for tensor in result.outputs:
             data = self.session.read_file(bundle, f"{folder}/{tensor.file}")
@@ -291,7 +342,7 @@ class HarnessRunner:
                     Outcome.ERROR, error=f"result.json lists output {tensor.name} but no file"
                 )
             outputs[tensor.name] = from_npy_bytes(data, name=tensor.file)
-        warnings = []
+        warnings = list(result.warnings)
         if thermal and thermal != "nominal":
             warnings.append(f"thermal state reached {thermal} during the run")
         return RunOutcome(

@@ -162,7 +162,9 @@ def main() -> None:
     write_json(FIXTURES / "job.json", job().model_dump_json())
     write_json(FIXTURES / "result_ok.json", result_ok().model_dump_json(exclude_none=True))
     write_json(FIXTURES / "result_failed.json", result_failed().model_dump_json(exclude_none=True))
-    write_json(FIXTURES / "result_no_plan.json", result_no_plan().model_dump_json(exclude_none=True))
+    write_json(
+        FIXTURES / "result_no_plan.json", result_no_plan().model_dump_json(exclude_none=True)
+    )
     for name, array in APP_ARRAYS.items():
         dtype = array.dtype.name  # "float32": the byte order is always little here
         (FIXTURES / name).write_bytes(npy_bytes(dtype, array.shape, array.tobytes(order="C")))

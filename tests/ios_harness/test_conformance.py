@@ -73,7 +73,7 @@ def test_swift_result_type_matches_the_pydantic_result_field_for_field(
         ("public let shape: [Int]", "public let shape: Int", "HarnessTensor.shape"),
         ('case readJob = "read_job"', 'case readJob = "readJob"', "HarnessPhase"),
         ("public let maxDurationS: Double?", "public let maxDurationS: Double", "max_duration_s"),
-        ("forKey: .warnings) ?? []", "forKey: .warnings) ?? [\"\"]", "HarnessResult.warnings"),
+        ("forKey: .warnings) ?? []", 'forKey: .warnings) ?? [""]', "HarnessResult.warnings"),
         ("    case charging\n", "", "BatteryState raw values differ"),
         ("public let computePlanNs: Int64?\n", "", "HarnessTimings.compute_plan_ns"),
     ],

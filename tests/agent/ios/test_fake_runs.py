@@ -232,7 +232,9 @@ def test_golden_result_fixture_converts_ns_to_ms_and_reads_outputs(
             f"{folder}/outputs/y.npy": (fixtures / "float16_1x4.npy").read_bytes(),
         },
     )
-    outcome = runner._collect(make_request(), folder, "DONE", None)
+    outcome, app_environment = runner._collect(make_request(), folder, "DONE", None)
+    assert app_environment is not None
+    assert app_environment.battery_state == "charging"
     assert outcome.outcome is Outcome.COMPLETED, outcome.error
     assert outcome.timings.cold_load_ms == pytest.approx(812.4)
     assert outcome.timings.latency is not None
