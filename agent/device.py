@@ -59,8 +59,8 @@ class RunOutcome:
 
     outcome: Outcome
     outputs: Arrays = field(default_factory=dict)
-    timings: Timings = Timings()
-    memory: MemoryStats = MemoryStats()
+    timings: Timings = field(default_factory=Timings)
+    memory: MemoryStats = field(default_factory=MemoryStats)
     compute_plan: tuple[ComputePlanEntry, ...] = ()
     thermal_state: str | None = None
     error: str | None = None

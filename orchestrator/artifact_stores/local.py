@@ -41,7 +41,7 @@ class LocalArtifactStore:
         if not path.is_file():
             raise ArtifactNotFound(
                 f"artifact {sha256[:12]} is not in {self.root}",
-                hint="submit the job again, or check POMAR_ARTIFACTS_URL points at the shared store",
+                hint="submit the job again, or check that POMAR_ARTIFACTS_URL is the shared store",
             )
         return path
 
