@@ -18,11 +18,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from agent.device import RunOutcome, RunRequest
 from agent.mac.compute_units import coremltools_name, mac_compute_units
 from agent.mac.coreml import CoreMLBackend, CoreMLTools, macos_version, require_macos
+from agent.mac.environment import PowerState, mac_run_environment, power_state
 from agent.mac.memory import FootprintSampler, phys_footprint
 from agent.mac.outcome import MacMeasurement, completed_outcome, error_outcome
 from agent.mac.timing import Clock, measure_predictions, time_call
@@ -101,12 +103,14 @@ class MacDevice:
         clock: Clock | None = None,
         footprint: Callable[[], int | None] = phys_footprint,
         require: Callable[[], None] = require_macos,
+        power: Callable[[], PowerState] = power_state,
     ) -> None:
         self._info = info
         self._backend = backend
         self._clock: Clock = clock or time.perf_counter_ns
         self._footprint = footprint
         self._require = require
+        self._power = power
 
     @property
     def info(self) -> DeviceInfo:
@@ -118,8 +122,16 @@ class MacDevice:
         self._require()
 
     def run(self, request: RunRequest) -> RunOutcome:
-        """Run one model on one compute unit. Model and input failures are ``error`` outcomes."""
+        """Run one model on one compute unit. Model and input failures are ``error`` outcomes.
+
+        The environment has battery and Low Power Mode from ``pmset``; no thermal state (see
+        ``agent.mac.environment``)."""
         self.check_ready()
+        before = self._power()
+        outcome = self._run(request)
+        return replace(outcome, environment=mac_run_environment(before, self._power()))
+
+    def _run(self, request: RunRequest) -> RunOutcome:
         backend = self._backend or CoreMLTools()
         warnings = [CONVERSION_WARNING, FOOTPRINT_WARNING]
         low_precision = request.config.low_precision_accumulation_on_gpu

@@ -15,9 +15,23 @@ from agent.device import Device, Outcome, RunRequest
 from agent.devices.mac import CONVERSION_WARNING, MacDevice, mac_device_info
 from agent.mac.compute_units import COREMLTOOLS_NAMES, coremltools_name, mac_compute_units
 from agent.mac.coreml import PredictionFailed, Predictor, require_macos
+from agent.mac.environment import (
+    PowerState,
+    mac_run_environment,
+    parse_battery,
+    parse_low_power_mode,
+    power_state,
+)
 from agent.mac.timing import measure_predictions, time_call
 from orchestrator.errors import DeviceNotReady, ModelError, UsageError
-from orchestrator.wire import ComputePlanEntry, ComputeUnit, DeviceKind, ModelRef, RunConfig
+from orchestrator.wire import (
+    ComputePlanEntry,
+    ComputeUnit,
+    DeviceKind,
+    ModelRef,
+    RunConfig,
+    RunEnvironment,
+)
 
 
 class SteppingClock:
@@ -95,6 +109,7 @@ def fake_device(backend: FakeCoreML, footprints: list[int] | None = None) -> Mac
         clock=SteppingClock(1_000_000),
         footprint=lambda: next(values, 150),
         require=lambda: None,
+        power=lambda: PowerState(),
     )
 
 
@@ -291,3 +306,47 @@ def test_core_ml_runs_the_model_on_every_compute_unit(
     assert outcome.timings.latency is not None
     assert len(outcome.timings.latency.samples_ms) == 3
     assert outcome.memory.peak_bytes is not None
+
+
+LAPTOP_BATT = (
+    "Now drawing from 'Battery Power'\n"
+    " -InternalBattery-0 (id=4653155)\t85%; discharging; 5:12 remaining present: true\n"
+)
+DESKTOP_BATT = "Now drawing from 'AC Power'\n"
+PMSET_G = (
+    "System-wide power settings:\nCurrently in use:\n standby              1\n"
+    " lowpowermode         1\n sleep                1\n"
+)
+
+
+def test_pmset_battery_is_read_on_a_laptop_and_absent_on_a_desktop() -> None:
+    assert parse_battery(LAPTOP_BATT) == 0.85
+    assert parse_battery(DESKTOP_BATT) is None
+
+
+def test_pmset_low_power_mode_is_read_from_either_spelling() -> None:
+    assert parse_low_power_mode(PMSET_G) is True
+    assert parse_low_power_mode(PMSET_G.replace("lowpowermode         1", "powermode 0")) is False
+    assert parse_low_power_mode(" sleep 1\n") is None
+
+
+def test_power_state_asks_pmset_and_tolerates_its_absence() -> None:
+    answers = {"batt": LAPTOP_BATT, "-g": PMSET_G}
+    state = power_state(lambda argv: answers[argv[-1]])
+    assert state == PowerState(battery_level=0.85, low_power_mode=True)
+    assert power_state(lambda argv: None) == PowerState()
+
+
+def test_a_mac_run_reports_battery_and_low_power_but_no_thermal_state(tmp_path: Path) -> None:
+    states = iter([PowerState(0.85, False), PowerState(0.84, False)])
+    device = fake_device(FakeCoreML())
+    device._power = lambda: next(states)
+    outcome = device.run(request(tmp_path / "m.mlpackage"))
+    assert outcome.outcome is Outcome.COMPLETED
+    assert outcome.environment == RunEnvironment(
+        battery_before=0.85, battery_after=0.84, low_power_mode=False
+    )
+
+
+def test_a_mac_where_pmset_says_nothing_has_no_environment() -> None:
+    assert mac_run_environment(PowerState(), PowerState()) is None
