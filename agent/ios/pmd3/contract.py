@@ -206,6 +206,7 @@ USED: tuple[Used, ...] = (
             "DeveloperModeError",
             "DeveloperModeIsNotEnabledError",
             "DeviceNotFoundError",
+            "GetProhibitedError",
             "IncorrectModeError",
             "InvalidServiceError",
             "MCProtectedError",
@@ -232,5 +233,6 @@ USED: tuple[Used, ...] = (
         )
     ),
     Used("pymobiledevice3.dtx:DTXNsError", "exception"),
+    Used("pymobiledevice3.dtx.ns_types:NSError", "class", ("code", "domain", "user_info")),
     Used("pymobiledevice3.dtx:QueueShutDown", "exception"),
 )

@@ -4,8 +4,10 @@ pymobiledevice3 exception by name."""
 from __future__ import annotations
 
 import asyncio
+import re
 
 from pymobiledevice3.dtx import DTXNsError, QueueShutDown
+from pymobiledevice3.dtx.ns_types import NSError
 from pymobiledevice3.exceptions import (
     AccessDeniedError,
     AppInstallError,
@@ -106,6 +108,29 @@ _TRANSPORT = (
 )
 
 
+_LOCK_WORDS = re.compile(r"\b(un)?lock(ed)?\b", re.IGNORECASE)  # not "block", "clock"
+
+
+def ns_error_text(error: object, depth: int = 0) -> str:
+    """Domain, code and every string in an NSError's user_info, underlying errors included.
+
+    ``str(DTXNsError)`` is ``f"{domain} (code {code}, user_info={user_info})"``
+    (dtx/exceptions.py) and ``NSError`` has no ``__repr__`` (dtx/ns_types.py), so a nested
+    ``NSUnderlyingError`` prints as ``<NSError object at 0x…>`` and its text is lost. FrontBoard
+    puts the reason a launch failed there, so walk it.
+    """
+    if depth > 4:
+        return ""
+    if isinstance(error, NSError):
+        inner = ns_error_text(error.user_info or {}, depth + 1)
+        return f"{error.domain} {error.code} {inner}"
+    if isinstance(error, dict):
+        return " ".join(f"{k}={ns_error_text(v, depth + 1)}" for k, v in error.items())
+    if isinstance(error, list | tuple):
+        return " ".join(ns_error_text(v, depth + 1) for v in error)
+    return str(error)
+
+
 def translate(exc: BaseException, udid: str | None, doing: str) -> DeviceError:
     """The Pomar error for a library exception raised while ``doing`` something on ``udid``."""
     text = f"{doing}: {type(exc).__name__}: {exc}".rstrip(": ")
@@ -148,7 +173,12 @@ def translate(exc: BaseException, udid: str | None, doing: str) -> DeviceError:
             f"is usbmuxd running? on iOS 17+ start `sudo {PMD3} remote tunneld`",
         )
     message = str(exc)
-    if isinstance(exc, DTXNsError) and "lock" in message.lower():
+    # UNVERIFIED on a device: a locked iPhone's launch is expected to fail with an NSError whose
+    # underlying FrontBoard error says "... could not be, unlocked" / BSErrorCodeDescription
+    # "Locked" (as Xcode shows it). VERIFIED from source: such a reply raises DTXNsError
+    # (dtx/channel.py), which is not a PyMobileDevice3Exception, and ProcessControl.launch adds
+    # no handling (services/dvt/instruments/process_control.py).
+    if isinstance(exc, DTXNsError) and _LOCK_WORDS.search(ns_error_text(exc.error)):
         return make(DeviceNotReady, "unlock the iPhone and set Auto-Lock to Never")
     if "InstallationLookupFailed" in message:
         return make(

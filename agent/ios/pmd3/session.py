@@ -20,6 +20,7 @@ from pymobiledevice3 import usbmux
 from pymobiledevice3.exceptions import (
     AfcFileNotFoundError,
     AlreadyMountedError,
+    GetProhibitedError,
     MissingValueError,
 )
 from pymobiledevice3.lockdown import create_using_usbmux
@@ -240,16 +241,26 @@ class Pmd3Session:
         temperature = info.get("Temperature")
         return (
             float(level) / 100 if level is not None else None,
-            # IOPMPowerSource reports hundredths of a degree Celsius.
+            # UNVERIFIED units. pymobiledevice3 11.45.0 passes IOPMPowerSource through untouched
+            # (services/diagnostics.py DiagnosticsService.get_battery -> ioregistry(ioclass=
+            # "IOPMPowerSource"); cli/diagnostics/battery.py prints the raw "Temperature"), so
+            # the library does not say. Hundredths of a degree Celsius is what macOS's
+            # AppleSmartBattery uses (3055 = 30.55 °C); informational only, never a gate.
             float(temperature) / 100 if temperature is not None else None,
         )
 
     async def _free_bytes(self) -> int | None:
+        # UNVERIFIED key: pymobiledevice3 11.45.0 never reads the com.apple.disk_usage domain
+        # (the name comes from libimobiledevice's `ideviceinfo -q com.apple.disk_usage`).
+        # VERIFIED failure modes (lockdown.py LockdownClient.get_value and
+        # _verify_request_response): an absent value returns None or raises MissingValueError,
+        # a refused domain raises GetProhibitedError; free space is informational, so neither
+        # may fail facts() or readiness().
         try:
             value = await self._lockdown.get_value(
                 domain="com.apple.disk_usage", key="AmountDataAvailable"
             )
-        except MissingValueError:
+        except (MissingValueError, GetProhibitedError):
             return None
         return int(value) if value is not None else None
 
@@ -419,6 +430,12 @@ class Pmd3Session:
                 async with DeviceInfo(dvt) as device_info:
                     supported = set(await device_info.sysmon_process_attributes())
                     system = list(await device_info.sysmon_system_attributes())
+                # VERIFIED row layout (services/dvt/instruments/sysmontap.py): Sysmontap builds a
+                # dataclass from the process attributes we request, in our order, and
+                # iter_processes() yields, per sample row that has "Processes", one dict per
+                # process keyed by exactly those names (values mapped by position, as the
+                # device returns them). So "pid"/"physFootprint"/"cpuUsage" are the keys; units
+                # (bytes, percent of a core) are the device's and not stated in the library.
                 wanted = [a for a in SAMPLED_ATTRIBUTES if a in supported]
                 async with Sysmontap(dvt, wanted, system, interval_ms=interval_ms) as tap:
                     first = True

@@ -10,7 +10,7 @@ import asyncio
 import importlib
 import inspect
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
@@ -124,15 +124,44 @@ def test_importing_the_adapter_package_does_not_import_pymobiledevice3_eagerly()
         assert _pmd3_imports(path) == [], path.name
 
 
-class _NSError:
-    domain = "DTXMessage"
-    code = 1
-    user_info: ClassVar[dict[str, str]] = {"NSLocalizedDescription": "The device is locked"}
+def _locked_launch_error() -> object:
+    """The shape Xcode shows for launching on a locked phone: the reason only in the
+    underlying error, which ``str(DTXNsError)`` cannot print (NSError has no ``__repr__``)."""
+    from pymobiledevice3.dtx.ns_types import NSError
+
+    underlying = NSError(
+        7,
+        "FBSOpenApplicationErrorDomain",
+        {
+            "NSLocalizedFailureReason": "Unable to launch org.pomar.harness because the device "
+            "was not, or could not be, unlocked.",
+            "BSErrorCodeDescription": "Locked",
+        },
+    )
+    return NSError(
+        1,
+        "FBSOpenApplicationServiceErrorDomain",
+        {
+            "NSLocalizedDescription": 'The request to open "org.pomar.harness" failed.',
+            "NSUnderlyingError": underlying,
+        },
+    )
+
+
+def test_a_locked_launch_reason_hides_in_the_underlying_error_where_str_cannot_see_it() -> None:
+    from pymobiledevice3.dtx import DTXNsError
+
+    from agent.ios.pmd3.errors import ns_error_text
+
+    error = _locked_launch_error()
+    assert "unlocked" not in str(DTXNsError(error))  # type: ignore[arg-type]
+    assert "could not be, unlocked" in ns_error_text(error)
 
 
 def _translations() -> list[tuple[BaseException, str]]:
     from pymobiledevice3 import exceptions as e
     from pymobiledevice3.dtx import DTXNsError, QueueShutDown
+    from pymobiledevice3.dtx.ns_types import NSError
 
     return [
         (e.ConnectionTerminatedError(), "DeviceLost"),
@@ -153,7 +182,17 @@ def _translations() -> list[tuple[BaseException, str]]:
         (e.TunneldConnectionError(), "TransportUnavailable"),
         (e.RSDRequiredError("X", "17.0"), "TransportUnavailable"),
         (e.PskCipherNotSupportedError(), "TransportUnavailable"),
-        (DTXNsError(_NSError()), "DeviceNotReady"),  # "locked" in the NSError
+        (
+            DTXNsError(
+                NSError(1, "DTXMessage", {"NSLocalizedDescription": "The device is locked"})
+            ),
+            "DeviceNotReady",
+        ),
+        (DTXNsError(_locked_launch_error()), "DeviceNotReady"),
+        (
+            DTXNsError(NSError(1, "DTXMessage", {"NSLocalizedDescription": "read blocked"})),
+            "TransientDeviceError",
+        ),
         (AssertionError(), "TransientDeviceError"),
         (e.AfcException("x", None), "TransientDeviceError"),
         (TimeoutError(), "TransientDeviceError"),
@@ -200,3 +239,22 @@ def test_loop_thread_runs_coroutines_and_times_out() -> None:
             loop.run(asyncio.sleep(10), 0.05)
     finally:
         loop.close()
+
+
+@pytest.mark.parametrize("refusal", ["MissingValueError", "GetProhibitedError", None])
+def test_free_space_that_lockdown_will_not_give_is_unknown_not_a_failure(
+    refusal: str | None,
+) -> None:
+    from pymobiledevice3 import exceptions as e
+
+    from agent.ios.config import IosConfig
+    from agent.ios.pmd3.session import Pmd3Session
+
+    class Lockdown:
+        async def get_value(self, domain: str, key: str) -> object:
+            if refusal is not None:
+                raise getattr(e, refusal)("refused", "UDID-1", "17.5", error=refusal)
+            return None
+
+    session = Pmd3Session("UDID-1", IosConfig(), loop=None, lockdown=Lockdown())  # type: ignore[arg-type]
+    assert asyncio.run(session._free_bytes()) is None
