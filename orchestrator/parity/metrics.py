@@ -1,9 +1,10 @@
 """Error metrics of one output tensor against its reference, computed in one streaming pass.
 
 Arrays are walked in chunks of ``chunk_elements`` (memory-mapped ``.npy`` files work), so a
-100 MB output costs a few chunk-sized temporaries, never several full copies. Each chunk is
-widened to float64, which makes int32 outputs exact and keeps sums of fp32 values from
-overflowing.
+100 MB output costs a few chunk-sized temporaries, never several full copies. fp32 and fp16
+outputs against an fp32 or fp16 reference are computed in float32 (see :class:`_Accumulator`);
+anything else is widened to float64 per chunk, which makes int32 outputs exact. Sums are always
+accumulated in float64, and no metric calls BLAS (see :meth:`_Scratch.sum_squares`).
 
 Non-finite values: NaN and Inf are counted on each side. Positions where both sides hold the same
 non-finite value (NaN and NaN, or the same infinity) agree; positions where the pattern differs
@@ -104,7 +105,7 @@ def compare_tensors(
     step = max(1, params.chunk_elements)
     with np.errstate(all="ignore"):
         peak = _peak(ref_flat, step)
-        acc = _Accumulator(peak, params, act.dtype)
+        acc = _Accumulator(peak, params, ref.dtype, act.dtype)
         for start in range(0, ref_flat.size, step):
             acc.add(ref_flat[start : start + step], act_flat[start : start + step], start)
         scores = (
@@ -148,167 +149,262 @@ def _peak(ref: Array, step: int) -> float:
     return peak
 
 
+_FAST_DTYPES = (np.dtype(np.float32), np.dtype(np.float16))
+_FAST_PEAK = (1e-10, 1e18)
+"""References whose peak lies here keep squares and relative errors inside float32's normal range
+(a square of 1e18 is 1e36 < 3.4e38; an error below 1e-19 beside a peak of 1e-10 adds nothing)."""
+
+
 class _Scratch:
     """Chunk-sized buffers reused across chunks: no allocation (and no page faults) per chunk."""
 
-    def __init__(self, size: int) -> None:
-        self.ref = np.empty(size, np.float64)
-        self.act = np.empty(size, np.float64)
-        self.diff = np.empty(size, np.float64)
-        self.tmp = np.empty(size, np.float64)
+    def __init__(self, size: int, dtype: np.dtype[Any]) -> None:
+        self.dtype = dtype
+        self.ref = np.empty(size, dtype)
+        self.act = np.empty(size, dtype)
+        self.diff = np.empty(size, dtype)
+        self.tmp = np.empty(size, dtype)
         self.flag = np.empty(size, np.bool_)
         self.ulp = UlpScratch(size)
 
+    def load(self, chunk: Array, buffer: Array) -> Array:
+        """The chunk in the work dtype: a view when it already is, else a copy into ``buffer``."""
+        if chunk.dtype == self.dtype:
+            return chunk
+        out = buffer[: chunk.size]
+        np.copyto(out, chunk, casting="unsafe")
+        return out
+
+    def sum_squares(self, x: Array) -> float:
+        """``sum(x*x)`` accumulated in float64, without BLAS.
+
+        ``np.dot`` would be faster on paper, but OpenBLAS threads a dot of a chunk this size, and
+        waking its threads per chunk cost 15-40x the arithmetic on a busy two-core machine.
+        """
+        if x.dtype == np.float64:
+            return float(np.einsum("i,i->", x, x))
+        squares = np.multiply(x, x, out=self.tmp[: x.size])
+        return float(squares.sum(dtype=np.float64))
+
+
+@dataclass
+class _Chunk:
+    """One chunk's contribution, added to the totals only once it is known to be sound."""
+
+    pairs: int = 0
+    sum_abs: float = 0.0
+    sum_d2: float = 0.0
+    sum_r2: float = 0.0
+    sum_a2: float = 0.0
+    max_abs: float = -1.0
+    worst: int = -1
+    max_rel: float = 0.0
+    max_ulp: float = 0.0
+    outside: int = 0
+    ref_nan: int = 0
+    ref_inf: int = 0
+    act_nan: int = 0
+    act_inf: int = 0
+    mismatch: int = 0
+    first_mismatch: int = -1
+    new_nonfinite: int = 0
+    infinite_error: bool = False
+
 
 class _Accumulator:
-    """Running sums and extremes over chunks."""
+    """Running sums and extremes over chunks.
 
-    def __init__(self, peak: float, params: MetricParams, actual_dtype: np.dtype[Any]) -> None:
-        self.scratch = _Scratch(max(1, params.chunk_elements))
+    Chunks are computed in float32 when both sides are fp32 or fp16 and the reference's peak is
+    in :data:`_FAST_PEAK`: the differences, absolute values and comparisons then move half the
+    bytes of float64. Every sum is still accumulated in float64. A chunk whose float32
+    arithmetic overflows (a huge output value) is redone in float64, so the fast path never
+    changes a verdict; it may move an element lying within one float32 rounding of the
+    tolerance line across it.
+    """
+
+    def __init__(
+        self,
+        peak: float,
+        params: MetricParams,
+        reference_dtype: np.dtype[Any],
+        actual_dtype: np.dtype[Any],
+    ) -> None:
+        self.size = max(1, params.chunk_elements)
         self.peak = peak
         self.params = params
         self.actual_dtype = actual_dtype
         self.floor = params.relative_floor * peak if peak > 0 else params.relative_floor
         self.tol_const = params.atol + params.peak_atol * peak
+        fast = (
+            reference_dtype in _FAST_DTYPES
+            and actual_dtype in _FAST_DTYPES
+            and _FAST_PEAK[0] <= peak <= _FAST_PEAK[1]
+            and self.floor >= 1e-30
+            and self.tol_const <= 1e30
+        )
+        self.fast = _Scratch(self.size, np.dtype(np.float32)) if fast else None
+        self._wide: _Scratch | None = None
         self.n = 0
-        self.finite_pairs = 0
-        self.sum_abs = 0.0
-        self.sum_d2 = 0.0
-        self.sum_r2 = 0.0
-        self.sum_a2 = 0.0
-        self.sum_ra = 0.0
-        self.max_abs = -1.0
-        self.worst = -1
-        self.max_rel = 0.0
-        self.max_ulp = 0.0
-        self.outside = 0
-        self.ref_nan = self.ref_inf = self.act_nan = self.act_inf = 0
-        self.mismatch = 0
-        self.new_nonfinite = 0
-        self.infinite_error = False
-        self.first_mismatch = -1
+        self.total = _Chunk()
         self.worst_flat = -1
 
+    @property
+    def wide(self) -> _Scratch:
+        if self._wide is None:
+            self._wide = _Scratch(self.size, np.dtype(np.float64))
+        return self._wide
+
     def add(self, ref_chunk: Array, act_chunk: Array, offset: int) -> None:
+        self.n += ref_chunk.size
+        chunk = None
+        if self.fast is not None:
+            chunk = self._measure(self.fast, ref_chunk, act_chunk, offset)
+        if chunk is None:
+            chunk = self._measure(self.wide, ref_chunk, act_chunk, offset)
+            assert chunk is not None  # float64 sums of float32/int values cannot overflow
+        self._commit(chunk)
+
+    def _measure(
+        self, buf: _Scratch, ref_chunk: Array, act_chunk: Array, offset: int
+    ) -> _Chunk | None:
+        """The chunk's statistics, or None when float32 arithmetic overflowed."""
+        c = _Chunk()
         m = ref_chunk.size
-        self.n += m
-        buf = self.scratch
-        r, a, d, t = buf.ref[:m], buf.act[:m], buf.diff[:m], buf.tmp[:m]
-        np.copyto(r, ref_chunk, casting="unsafe")
-        np.copyto(a, act_chunk, casting="unsafe")
-        np.subtract(a, r, out=d)
-        np.abs(d, out=t)
-        total = float(t.sum())
+        r = buf.load(ref_chunk, buf.ref)
+        a = buf.load(act_chunk, buf.act)
+        t = np.subtract(a, r, out=buf.diff[:m])
+        np.abs(t, out=t)
+        total = float(t.sum(dtype=np.float64))
         positions: Array | None = None
         if not math.isfinite(total):
             # Slow path only for chunks that hold a NaN or an Inf on either side.
-            r, a, d, t, positions = self._split_nonfinite(r, a, t, offset)
+            r, a, t, positions = _split_nonfinite(c, r, a, t, offset)
             ref_chunk = ref_chunk[positions - offset]
             act_chunk = act_chunk[positions - offset]
-            total = float(t.sum())
+            total = float(t.sum(dtype=np.float64))
             if not r.size:
-                return
-        self.finite_pairs += r.size
-        self.sum_abs += total
-        self.sum_d2 += float(np.dot(d, d))
-        self.sum_r2 += float(np.dot(r, r))
-        self.sum_a2 += float(np.dot(a, a))
-        self.sum_ra += float(np.dot(r, a))
+                return c
+            if not math.isfinite(total):
+                return None  # finite inputs whose float32 difference overflowed
+        c.pairs = r.size
+        c.sum_abs = total
+        c.sum_d2 = buf.sum_squares(t)
+        c.sum_r2 = buf.sum_squares(r)
+        c.sum_a2 = buf.sum_squares(a)
+        if not math.isfinite(c.sum_d2 + c.sum_r2 + c.sum_a2):
+            return None
         i = int(np.argmax(t))
-        if t[i] > self.max_abs:
-            self.max_abs = float(t[i])
-            self.worst = offset + i if positions is None else int(positions[i])
-        self.max_ulp = max(
-            self.max_ulp,
-            ulp_distance_max(ref_chunk, act_chunk, self.actual_dtype, buf.ulp),
-        )
-        # r, a and d are free from here on: reuse them as scratch.
-        abs_r = np.abs(r, out=r)
-        np.maximum(abs_r, self.floor, out=d)
-        np.divide(t, d, out=d)
-        self.max_rel = max(self.max_rel, float(d.max()))
-        tol = np.multiply(abs_r, self.params.rtol, out=a)
-        tol += self.tol_const
-        outside = buf.flag[: r.size]
-        np.greater(t, tol, out=outside)
-        self.outside += int(np.count_nonzero(outside))
+        c.max_abs = float(t[i])
+        c.worst = offset + i if positions is None else int(positions[i])
+        c.max_ulp = ulp_distance_max(ref_chunk, act_chunk, self.actual_dtype, buf.ulp)
+        abs_r = np.abs(r, out=buf.ref[: r.size])  # r may be the caller's array: never write it
+        work = buf.act[: r.size]  # a is not needed any more
+        np.maximum(abs_r, self.floor, out=work)
+        np.divide(t, work, out=work)
+        c.max_rel = float(work.max())
+        if c.max_abs > self.tol_const:
+            # Every element is inside the tolerance when the largest error is under its
+            # constant part, which is the usual passing run: skip the element-wise test.
+            tol = np.multiply(abs_r, self.params.rtol, out=work)
+            tol += self.tol_const
+            outside = np.greater(t, tol, out=buf.flag[: r.size])
+            c.outside = int(np.count_nonzero(outside))
+        return c
 
-    def _split_nonfinite(
-        self, r: Array, a: Array, ad: Array, offset: int
-    ) -> tuple[Array, Array, Array, Array, Array]:
-        r_nan, a_nan = np.isnan(r), np.isnan(a)
-        r_inf, a_inf = np.isinf(r), np.isinf(a)
-        self.ref_nan += int(r_nan.sum())
-        self.ref_inf += int(r_inf.sum())
-        self.act_nan += int(a_nan.sum())
-        self.act_inf += int(a_inf.sum())
-        r_fin = ~(r_nan | r_inf)
-        a_fin = ~(a_nan | a_inf)
-        both = r_fin & a_fin
-        same = (r_nan & a_nan) | (r_inf & a_inf & (r == a))
-        mismatch = ~both & ~same
-        count = int(mismatch.sum())
-        if count:
-            self.mismatch += count
-            if self.first_mismatch < 0:
-                self.first_mismatch = offset + int(np.argmax(mismatch))
-            # An Inf against a finite value is an infinitely large error; NaN has no size.
-            if bool(np.any((r_inf & a_fin) | (a_inf & r_fin))):
-                self.infinite_error = True
-        self.new_nonfinite += int(np.count_nonzero(r_fin & ~a_fin))
-        positions = np.flatnonzero(both) + offset
-        r, a = r[both], a[both]
-        return r, a, a - r, ad[both], positions
+    def _commit(self, c: _Chunk) -> None:
+        s = self.total
+        for name in ("pairs", "sum_abs", "sum_d2", "sum_r2", "sum_a2", "outside", "new_nonfinite"):
+            setattr(s, name, getattr(s, name) + getattr(c, name))
+        for name in ("ref_nan", "ref_inf", "act_nan", "act_inf", "mismatch"):
+            setattr(s, name, getattr(s, name) + getattr(c, name))
+        if c.pairs and c.max_abs > s.max_abs:
+            s.max_abs, s.worst = c.max_abs, c.worst
+        s.max_rel = max(s.max_rel, c.max_rel)
+        s.max_ulp = max(s.max_ulp, c.max_ulp)
+        if s.first_mismatch < 0:
+            s.first_mismatch = c.first_mismatch
+        s.infinite_error = s.infinite_error or c.infinite_error
 
     def result(
         self, shape: tuple[int, ...], top1: float | None, topk: float | None, scores: bool
     ) -> TensorComparison:
-        has_pairs = self.finite_pairs > 0
-        max_abs: float | None = self.max_abs if has_pairs else None
-        if self.infinite_error:
+        s = self.total
+        has_pairs = s.pairs > 0
+        max_abs: float | None = s.max_abs if has_pairs else None
+        if s.infinite_error:
             max_abs = math.inf
-        elif max_abs is None and self.n == self.ref_nan + self.ref_inf and not self.mismatch:
+        elif max_abs is None and self.n == s.ref_nan + s.ref_inf and not s.mismatch:
             max_abs = 0.0  # both sides hold the same non-finite values everywhere
-        worst = self.worst
-        if self.mismatch and (self.infinite_error or not has_pairs):
-            worst = self.first_mismatch
+        worst = s.worst
+        if s.mismatch and (s.infinite_error or not has_pairs):
+            worst = s.first_mismatch
         self.worst_flat = worst
         metrics = OutputMetrics(
             max_abs_error=max_abs,
-            mean_abs_error=self.sum_abs / self.finite_pairs if has_pairs else None,
-            relative_l2=_ratio(math.sqrt(self.sum_d2), math.sqrt(self.sum_r2))
-            if has_pairs
-            else None,
-            max_relative_error=self.max_rel if has_pairs else None,
-            cosine_similarity=self._cosine() if has_pairs else None,
-            snr_db=_db(self.sum_r2, self.sum_d2) if has_pairs else None,
-            psnr_db=_db(self.peak**2 * self.finite_pairs, self.sum_d2) if has_pairs else None,
-            max_ulp=self.max_ulp if has_pairs else None,
-            share_outside_tolerance=(self.outside + self.mismatch) / self.n if self.n else 0.0,
+            mean_abs_error=s.sum_abs / s.pairs if has_pairs else None,
+            relative_l2=_ratio(math.sqrt(s.sum_d2), math.sqrt(s.sum_r2)) if has_pairs else None,
+            max_relative_error=s.max_rel if has_pairs else None,
+            cosine_similarity=_cosine(s.sum_r2, s.sum_a2, s.sum_d2) if has_pairs else None,
+            snr_db=_db(s.sum_r2, s.sum_d2) if has_pairs else None,
+            psnr_db=_db(self.peak**2 * s.pairs, s.sum_d2) if has_pairs else None,
+            max_ulp=s.max_ulp if has_pairs else None,
+            share_outside_tolerance=(s.outside + s.mismatch) / self.n if self.n else 0.0,
             top1_agreement=top1,
             topk_overlap=topk,
-            reference_nan=self.ref_nan,
-            reference_inf=self.ref_inf,
-            actual_nan=self.act_nan,
-            actual_inf=self.act_inf,
+            reference_nan=s.ref_nan,
+            reference_inf=s.ref_inf,
+            actual_nan=s.act_nan,
+            actual_inf=s.act_inf,
         )
         return TensorComparison(
             metrics=metrics,
             elements=self.n,
-            nonfinite_mismatch=self.mismatch,
-            new_nonfinite=self.new_nonfinite,
+            nonfinite_mismatch=s.mismatch,
+            new_nonfinite=s.new_nonfinite,
             worst_index=_unravel(worst, shape) if worst >= 0 else None,
             worst_reference=None,
             worst_actual=None,
             scores=scores,
         )
 
-    def _cosine(self) -> float:
-        if self.sum_r2 == 0 and self.sum_a2 == 0:
-            return 1.0  # two zero vectors point the same (no) way
-        if self.sum_r2 == 0 or self.sum_a2 == 0:
-            return 0.0
-        return max(-1.0, min(1.0, self.sum_ra / math.sqrt(self.sum_r2 * self.sum_a2)))
+
+def _split_nonfinite(
+    c: _Chunk, r: Array, a: Array, ad: Array, offset: int
+) -> tuple[Array, Array, Array, Array]:
+    """Count NaN/Inf on each side into ``c``; keep the positions finite on both sides."""
+    r_nan, a_nan = np.isnan(r), np.isnan(a)
+    r_inf, a_inf = np.isinf(r), np.isinf(a)
+    c.ref_nan = int(r_nan.sum())
+    c.ref_inf = int(r_inf.sum())
+    c.act_nan = int(a_nan.sum())
+    c.act_inf = int(a_inf.sum())
+    r_fin = ~(r_nan | r_inf)
+    a_fin = ~(a_nan | a_inf)
+    both = r_fin & a_fin
+    same = (r_nan & a_nan) | (r_inf & a_inf & (r == a))
+    mismatch = ~both & ~same
+    c.mismatch = int(mismatch.sum())
+    if c.mismatch:
+        c.first_mismatch = offset + int(np.argmax(mismatch))
+        # An Inf against a finite value is an infinitely large error; NaN has no size.
+        c.infinite_error = bool(np.any((r_inf & a_fin) | (a_inf & r_fin)))
+    c.new_nonfinite = int(np.count_nonzero(r_fin & ~a_fin))
+    positions = np.flatnonzero(both) + offset
+    return r[both], a[both], ad[both], positions
+
+
+def _cosine(sum_r2: float, sum_a2: float, sum_d2: float) -> float:
+    """Cosine from the three sums of squares: ``r·a = (|r|² + |a|² - |a-r|²) / 2``.
+
+    Saves a fourth pass, and near 1 (the usual case) it is the better-conditioned form: it is
+    first-order insensitive to rounding in ``|r|²`` and ``|a|²`` when they are close.
+    """
+    if sum_r2 == 0 and sum_a2 == 0:
+        return 1.0  # two zero vectors point the same (no) way
+    if sum_r2 == 0 or sum_a2 == 0:
+        return 0.0
+    dot = (sum_r2 + sum_a2 - sum_d2) / 2
+    return max(-1.0, min(1.0, dot / math.sqrt(sum_r2 * sum_a2)))
 
 
 def _ratio(num: float, den: float) -> float:
