@@ -187,8 +187,9 @@ class Agent:
                     log.warning("discovery: %s", exc.one_line())
                 stop.wait(self.config.discover_s)
         finally:
-            for udid in self.udids:
-                self._stop(udid, wait=True)
+            stoppers = [self._stop(udid) for udid in self.udids]
+            for stopper in stoppers:
+                stopper.join(60)
 
     def _beat_loop(self, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -212,7 +213,7 @@ class Agent:
         served.beat()
         log.warning("serving %s on %s", udid, ", ".join(queues))
 
-    def _stop(self, udid: str, *, wait: bool = False) -> None:
+    def _stop(self, udid: str) -> threading.Thread:
         with self._lock:
             served, worker = self._served.pop(udid)
         served.retire()
@@ -223,7 +224,7 @@ class Agent:
             log.warning("could not release %s: %s", udid, exc.one_line())
         log.warning("no longer serving %s", udid)
         # A device that vanished mid-run may hang; do not let it hold up the others.
+        worker.request_stop()
         stopper = threading.Thread(target=worker.stop, daemon=True, name=f"stop-{udid}")
         stopper.start()
-        if wait:
-            stopper.join(30)
+        return stopper

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from celery import Celery
+from celery.bootsteps import CLOSE
 from celery.worker import WorkController
 from kombu.exceptions import KombuError
 
@@ -221,10 +222,20 @@ class WorkerThread:
         assert self._worker is not None
         self._worker.start()
 
+    def request_stop(self) -> None:
+        """Ask the consumer loop to end after the message in hand (within ~2 s when idle)."""
+        consumer = getattr(self._worker, "consumer", None)
+        if consumer is not None and consumer.blueprint is not None:
+            # The loop checks this between drains. Closing the connection under a running
+            # loop instead (WorkController.stop from another thread) crashes it mid-drain.
+            consumer.blueprint.state = CLOSE
+
     def stop(self, timeout_s: float = 30.0) -> None:
+        """Finish the message in hand, then shut the worker down and release its connection."""
         if self._worker is None or self._thread is None:
             return
-        self._worker.stop(in_sighandler=False)
+        self.request_stop()
         self._thread.join(timeout_s)
+        self._worker.stop(in_sighandler=False)
         self._worker = None
         self._thread = None

@@ -70,6 +70,8 @@ class EmbeddedFarm:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        for worker in self._workers:
+            worker.request_stop()  # all at once: each idle loop takes up to 2 s to notice
         for worker in reversed(self._workers):
             worker.stop()
 

@@ -179,7 +179,18 @@ class FarmProcesses:
         self.clients.append(farm)
         return farm
 
+    def print_logs(self) -> None:
+        """Log tails, printed at teardown: pytest shows them when the test failed."""
+        for log in sorted(self.root.glob("*.log")):
+            lines = [
+                line
+                for line in log.read_text(errors="replace").splitlines()
+                if "coremltools" not in line and not line.startswith(("DEBUG", " "))
+            ]
+            print(f"--- {log.name} ---", *lines[-40:], sep="\n")
+
     def stop_all(self) -> None:
+        self.print_logs()
         for farm in self.clients:
             farm.liveness.close()
             farm.store.close()  # type: ignore[attr-defined]
