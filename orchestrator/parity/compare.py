@@ -37,7 +37,8 @@ def compare(
     Parameters:
         reference: reference outputs by name (arrays or memory-mapped ``.npy``).
         actual: the run's outputs by name. A reference output missing here fails; an extra
-            output here is not judged (there is nothing to judge it by).
+            output here is not judged (there is nothing to judge it by) and is listed in the
+            report's ``extra_outputs``.
         policy: a :class:`TolerancePolicy`, a preset name, a TOML path or TOML text.
         precision: the model's compute precision; selects the policy's rules.
         compute_unit: the run's compute unit; selects the policy's rules.
@@ -64,6 +65,7 @@ def compare(
         tolerance=resolved.name,
         outputs=outputs,
         verdict=Verdict.FAILED if failed else Verdict.PASSED,
+        extra_outputs=tuple(sorted(name for name in actual if name not in reference)),
     )
 
 
@@ -90,8 +92,22 @@ def compare_output(
     comparison = compare_tensors(reference, actual.reshape(reference.shape), rule.params, name=name)
     metrics = comparison.metrics
     failures = rule.failures(metrics)
+    notes: list[str] = []
+    if act_shape != ref_shape:
+        notes.append(
+            f"shape {act_shape} compared as the reference's {ref_shape} (size-1 axes differ)"
+        )
+    if reference.dtype.kind != actual.dtype.kind:
+        notes.append(f"{actual.dtype} output compared with a {reference.dtype} reference")
+    if comparison.scores and rule.params.scores is None:
+        notes.append("judged as class scores (top-1/top-k), from its name and shape")
     if comparison.new_nonfinite and not rule.allow_nonfinite:
         failures.insert(0, _nonfinite_sentence(metrics, comparison.new_nonfinite))
+    elif comparison.new_nonfinite:
+        notes.append(
+            f"{comparison.new_nonfinite} non-finite values where the reference is finite, "
+            "allowed by the policy"
+        )
     elif comparison.nonfinite_mismatch > comparison.new_nonfinite:
         # The reference has NaN/Inf the run does not: the reference itself is suspect.
         gone = comparison.nonfinite_mismatch - comparison.new_nonfinite
@@ -104,6 +120,7 @@ def compare_output(
         metrics=metrics,
         verdict=Verdict.FAILED if failures else Verdict.PASSED,
         failures=tuple(failures),
+        notes=tuple(notes),
         worst_index=comparison.worst_index,
         worst_reference=comparison.worst_reference,
         worst_actual=comparison.worst_actual,

@@ -89,3 +89,32 @@ def test_report_round_trips_through_json_with_infinite_metrics() -> None:
     report = compare(ref, act)
     again = ParityReport.model_validate_json(report.model_dump_json())
     assert again == report or again.model_dump_json() == report.model_dump_json()
+
+
+def test_extra_outputs_are_listed_in_the_report_not_judged() -> None:
+    ref = {"y": np.ones(3, np.float32)}
+    report = compare(ref, {"y": np.ones(3, np.float32), "z_debug": np.zeros(2), "aux": np.ones(1)})
+    assert report.verdict is Verdict.PASSED
+    assert report.extra_outputs == ("aux", "z_debug")
+    assert [o.name for o in report.outputs] == ["y"]
+
+
+def test_a_dropped_size_one_axis_is_noted_without_failing() -> None:
+    ref = {"y": np.arange(10, dtype=np.float32).reshape(1, 2, 5)}
+    out = compare(ref, {"y": np.arange(10, dtype=np.float32).reshape(2, 5)}).outputs[0]
+    assert out.verdict is Verdict.PASSED
+    assert out.notes == ("shape (2, 5) compared as the reference's (1, 2, 5) (size-1 axes differ)",)
+    assert out.failures == ()
+
+
+def test_same_shapes_and_dtypes_carry_no_notes() -> None:
+    ref = {"image": np.ones((1, 3, 4, 4), np.float32)}
+    assert compare(ref, {"image": np.ones((1, 3, 4, 4), np.float32)}).outputs[0].notes == ()
+
+
+def test_detected_class_scores_and_a_different_dtype_kind_are_noted() -> None:
+    ref = {"logits": np.linspace(0, 1, 10, dtype=np.float32).reshape(1, 10)}
+    notes = compare(ref, {"logits": ref["logits"].copy()}).outputs[0].notes
+    assert any("class scores" in n for n in notes)
+    ints = compare({"count": np.array([3.0], np.float32)}, {"count": np.array([3], np.int32)})
+    assert ints.outputs[0].notes == ("int32 output compared with a float32 reference",)
