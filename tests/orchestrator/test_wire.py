@@ -75,14 +75,25 @@ def test_latency_percentiles_interpolate_between_samples() -> None:
 
 def test_run_result_statuses_match_the_design() -> None:
     assert {s.value for s in RunStatus} == {
-        "queued", "running", "passed", "parity_failed", "budget_failed", "oom_killed",
-        "crashed", "timeout", "device_lost", "error", "cancelled",
+        "queued",
+        "running",
+        "passed",
+        "parity_failed",
+        "budget_failed",
+        "oom_killed",
+        "crashed",
+        "timeout",
+        "device_lost",
+        "error",
+        "cancelled",
     }
     result = RunResult(
         run_id="r1",
         job_id="j1",
         device=DeviceInfo(
-            udid="emulated-0", kind=DeviceKind.EMULATED, product_type="Emulator",
+            udid="emulated-0",
+            kind=DeviceKind.EMULATED,
+            product_type="Emulator",
             marketing_name="Pomar emulator",
         ),
         compute_unit=ComputeUnit.CPU,
