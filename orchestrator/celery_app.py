@@ -24,6 +24,7 @@ RESULTS_QUEUE = "pomar.results"
 EXECUTE_RUN = "pomar.execute_run"
 RUN_STARTED = "pomar.run_started"
 RECORD_RESULT = "pomar.record_result"
+FIRE_SCHEDULE = "pomar.fire_schedule"
 
 
 def device_queue(udid: str) -> str:
@@ -47,6 +48,12 @@ class RunExecutor(Protocol):
     def execute(self, spec: RunSpec) -> RunResult: ...
 
 
+class ScheduleFirerRole(Protocol):
+    """The coordinator side of beat: submits the jobs of a due schedule."""
+
+    def fire(self, name: str) -> list[str]: ...
+
+
 class ResultRecorder(Protocol):
     """The coordinator side: records what agents report."""
 
@@ -61,6 +68,7 @@ class Roles:
 
     executor: RunExecutor | None = None
     recorder: ResultRecorder | None = None
+    firer: ScheduleFirerRole | None = None
 
 
 def make_app(broker_url: str | None, *, name: str = "pomar") -> Celery:
@@ -123,6 +131,12 @@ def make_app(broker_url: str | None, *, name: str = "pomar") -> Celery:
         if recorder is None:
             raise RuntimeError("this worker does not record results")
         recorder.record(RunResult.model_validate_json(payload))
+
+    @app.task(name=FIRE_SCHEDULE, bind=True, shared=False)  # type: ignore[untyped-decorator]
+    def fire_schedule(self: Any, name: str) -> None:
+        firer = roles.firer
+        if firer is not None:
+            firer.fire(name)
 
     return app
 

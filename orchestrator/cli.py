@@ -73,6 +73,7 @@ def _register_commands() -> None:
     from orchestrator.commands.devices import devices, pools
     from orchestrator.commands.preflight import preflight
     from orchestrator.commands.results import results
+    from orchestrator.commands.schedule import schedule
     from orchestrator.commands.status import status
     from orchestrator.commands.submit import submit
 
@@ -87,6 +88,7 @@ def _register_commands() -> None:
         pools,
         agent,
         coordinator,
+        schedule,
     ):
         cli.add_command(command)
 

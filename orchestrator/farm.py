@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from celery import Celery
 
@@ -20,9 +22,11 @@ from orchestrator.coordinator import Coordinator
 from orchestrator.errors import UsageError
 from orchestrator.leases import RedisLiveness
 from orchestrator.reconciler import Reconciler
+from orchestrator.scheduler import ScheduleFirer
 from orchestrator.settings import Settings
 from orchestrator.store import JobStore
 from orchestrator.stores import migrate_store, open_store
+from orchestrator.wire import ComputeUnit, DeviceSelector, RunConfig
 
 log = logging.getLogger(__name__)
 
@@ -79,16 +83,42 @@ def connect(
     return Farm(store, artifacts, app, liveness, coordinator)
 
 
+def model_submitter(farm: Farm, cache_dir: Path) -> Callable[..., str]:
+    """What a fired schedule calls per model: prepare the job, submit it to its pools."""
+
+    def submit_model(
+        model: str, pools: tuple[str, ...], units: tuple[str, ...], schedule: str
+    ) -> str:
+        from orchestrator.check import CheckRequest, prepare_job
+        from orchestrator.intake import ConversionOptions
+
+        request = CheckRequest(
+            model=model,
+            conversion=ConversionOptions(),
+            config=RunConfig(compute_units=tuple(ComputeUnit(u) for u in units)),
+            target=DeviceSelector(pools=pools),
+            label=f"schedule {schedule}",
+        )
+        job = prepare_job(request, farm.artifacts, cache_dir).job
+        farm.coordinator.submit(job)
+        return job.job_id
+
+    return submit_model
+
+
 def serve_coordinator(
     farm: Farm,
     stop: threading.Event,
     *,
+    cache_dir: Path,
     tick_s: float = 1.0,
     stale_after_s: float = 15.0,
     lost_after_s: float = 10.0,
 ) -> None:
-    """Record results (a worker on ``pomar.results``) and reconcile, until ``stop`` is set."""
+    """Record results (a worker on ``pomar.results``), fire due schedules, and reconcile, until
+    ``stop`` is set."""
     roles(farm.app).recorder = farm.coordinator
+    roles(farm.app).firer = ScheduleFirer(model_submitter(farm, cache_dir), farm.store)
     worker = WorkerThread(farm.app, [RESULTS_QUEUE], hostname=f"coordinator@{socket.gethostname()}")
     worker.start()
     log.warning("coordinator recording results from %s", RESULTS_QUEUE)

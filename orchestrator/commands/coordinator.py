@@ -63,5 +63,12 @@ def coordinator(
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     click.echo("coordinator running; Ctrl-C to stop", err=True)
-    serve_coordinator(farm, stop, tick_s=tick_s, stale_after_s=stale_s, lost_after_s=lost_s)
+    serve_coordinator(
+        farm,
+        stop,
+        cache_dir=settings.data_dir / "cache",
+        tick_s=tick_s,
+        stale_after_s=stale_s,
+        lost_after_s=lost_s,
+    )
     return 0
