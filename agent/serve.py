@@ -63,6 +63,7 @@ class ServedDevice:
         self._lock = threading.Lock()
         self._state = DeviceState.IDLE
         self._run_id: str | None = None
+        self._last_run_id: str | None = None
         self._retired = False
 
     def retire(self) -> None:
@@ -103,11 +104,14 @@ class ServedDevice:
         try:
             return self.executor.execute(spec)
         finally:
+            with self._lock:
+                self._last_run_id = spec.run_id
             self._set(DeviceState.IDLE, None)
 
     def beat(self) -> None:
         with self._lock:
             state, run_id, retired = self._state, self._run_id, self._retired
+            last_run_id = self._last_run_id
         if retired:
             return
         self.liveness.acquire(self.device_udid, self.config.name, self.config.ttl_s)
@@ -117,6 +121,7 @@ class ServedDevice:
             agent=self.config.name,
             at=datetime.now(UTC),
             run_id=run_id,
+            last_run_id=last_run_id,
         )
         self.liveness.beat(beat, self.config.ttl_s)
 

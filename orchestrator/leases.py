@@ -40,6 +40,8 @@ class Heartbeat:
     agent: str
     at: datetime
     run_id: str | None = None
+    last_run_id: str | None = None
+    """The run this device finished last: its result is on its way to the coordinator."""
 
     def to_json(self) -> str:
         return json.dumps(
@@ -49,6 +51,7 @@ class Heartbeat:
                 "agent": self.agent,
                 "at": self.at.isoformat(),
                 "run_id": self.run_id,
+                "last_run_id": self.last_run_id,
             }
         )
 
@@ -61,6 +64,7 @@ class Heartbeat:
             agent=data["agent"],
             at=datetime.fromisoformat(data["at"]),
             run_id=data.get("run_id"),
+            last_run_id=data.get("last_run_id"),
         )
 
 

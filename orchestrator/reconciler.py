@@ -42,6 +42,7 @@ class Reconciler:
         self.stale_after_s = stale_after_s
         self.lost_after_s = lost_after_s
         self._seen: dict[str, float] = {}
+        self._started = datetime.now(UTC)
         self._last: dict[str, Heartbeat] = {}
         self._saved: dict[str, tuple[DeviceState, str | None, float]] = {}
 
@@ -87,7 +88,7 @@ class Reconciler:
         beat = live.get(udid)
         if beat is None:
             why = f"attempt {record.attempt} device_lost: {udid} stopped heartbeating"
-        elif beat.run_id != record.run_id and self._age(record) > self.stale_after_s:
+        elif beat.run_id != record.run_id and self._age(record) > self._patience(beat, record):
             why = f"attempt {record.attempt} device_lost: {udid} is no longer running it"
         else:
             return
@@ -123,6 +124,15 @@ class Reconciler:
                 self._saved.pop(udid, None)
         return known
 
-    @staticmethod
-    def _age(record: RunRecord) -> float:
-        return (datetime.now(UTC) - record.updated_at).total_seconds()
+    def _patience(self, beat: Heartbeat, record: RunRecord) -> float:
+        """How long a device may say it is not running ``record`` before it is retried. A
+        device that says it finished it has a result in the results queue, which a busy or
+        restarted coordinator may not have read yet: give that result much longer."""
+        if beat.last_run_id == record.run_id:
+            return 10 * self.stale_after_s
+        return self.stale_after_s
+
+    def _age(self, record: RunRecord) -> float:
+        # Measured from our own start too: a restarted coordinator first drains the backlog.
+        since = max(record.updated_at, self._started)
+        return (datetime.now(UTC) - since).total_seconds()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -133,9 +134,19 @@ Beat = Callable[..., None]
 @pytest.fixture
 def beat(liveness: MemoryLiveness) -> Beat:
     def do(
-        info: DeviceInfo, state: DeviceState = DeviceState.IDLE, run_id: str | None = None
+        info: DeviceInfo,
+        state: DeviceState = DeviceState.IDLE,
+        run_id: str | None = None,
+        last_run_id: str | None = None,
     ) -> None:
-        hb = Heartbeat(info=info, state=state, agent="a", at=datetime.now(UTC), run_id=run_id)
+        hb = Heartbeat(
+            info=info,
+            state=state,
+            agent="a",
+            at=datetime.now(UTC),
+            run_id=run_id,
+            last_run_id=last_run_id,
+        )
         liveness.beat(hb, ttl_s=3)
 
     return do
@@ -307,3 +318,24 @@ def test_runs_the_broker_lost_are_sent_again_from_the_store(
     liveness.clear_runs()  # what a Redis restart does to the flags (and the queues)
     Reconciler(coord, liveness).tick()
     assert sorted(sent[4:]) == sorted((s.run_id, 1, "pomar.pool.iPhone15,2") for s in specs)
+
+
+def test_a_run_its_device_no_longer_runs_is_retried_unless_its_result_is_on_the_way(
+    coord: Coordinator, sent: Sent, beat: Beat, liveness: MemoryLiveness
+) -> None:
+    a = _iphone("a")
+    beat(a)
+    finished, forgotten = coord.submit(
+        _job(DeviceSelector(device_ids=("a",)), (ComputeUnit.CPU, ComputeUnit.ANE))
+    )
+    for spec in (finished, forgotten):
+        coord.run_started(spec.run_id, "a", 1)
+    beat(a, DeviceState.IDLE, None, last_run_id=finished.run_id)
+    reconciler = Reconciler(coord, liveness, stale_after_s=0.1)
+    time.sleep(0.2)  # older than stale_after_s, younger than the patience for a finished run
+    reconciler.tick()
+    attempts = {r.run_id: (r.status, r.attempt) for r in coord.store.list_runs(finished.job_id)}
+    assert attempts == {
+        finished.run_id: (RunStatus.RUNNING, 1),
+        forgotten.run_id: (RunStatus.QUEUED, 2),
+    }
