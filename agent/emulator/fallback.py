@@ -68,7 +68,7 @@ def _numpy_input(value: Any, var: Any) -> Any:
 
 
 def _to_tensor(value: Any) -> Tensor:
-    array = np.ascontiguousarray(np.asarray(value))
+    array = np.require(np.asarray(value), requirements="C")  # keeps rank 0 rank 0
     if array.dtype == np.float64:
         array = array.astype(np.float32)
     elif array.dtype == np.int64:

@@ -77,8 +77,23 @@ class Step:
     """Declared shape of each output when fully static, else ``None``."""
     free_after: tuple[int, ...] = field(default=())
     """Slots whose last consumer is this op."""
+    blocks: tuple[Block, ...] = field(default=())
+    """Nested blocks of a control-flow op (``cond``: true, false; ``while_loop``: cond, body)."""
+    captures: tuple[int, ...] = field(default=())
+    """Outer slots read inside :attr:`blocks` (they must stay alive until this op has run)."""
     memo: dict[Any, Any] = field(default_factory=dict, compare=False)
     """Per-op cache for kernels (see :meth:`OpArgs.memo`)."""
+    storage: dict[Precision, tuple[torch.dtype, ...]] = field(default_factory=dict, compare=False)
+    """Storage dtype of each output per precision mode, filled by the executor on first use."""
+
+
+@dataclass(frozen=True)
+class Block:
+    """A nested MIL block: its input slots, its planned steps and the slots it returns."""
+
+    inputs: tuple[int, ...]
+    steps: tuple[Step, ...]
+    outputs: tuple[int, ...]
 
 
 class OpArgs:

@@ -10,11 +10,17 @@
     islands the converter left stay fp32.
 ``fp16-strict``
     As ``fp16``, and kernels also accumulate in half precision: the pessimistic bound.
+``fp32-upcast``
+    Every floating tensor is held in fp32, even where the program declares fp16 (its fp16 casts,
+    weights stay as stored but are not rounded again): a true fp32 trace of an fp16
+    ``.mlpackage`` whose source model is not at hand. Outputs declared fp16 come back as fp32
+    arrays, and an fp16 input passed as an fp32 array keeps its fp32 values.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 import torch
@@ -28,6 +34,7 @@ class Precision(StrEnum):
     FP32 = "fp32"
     FP16 = "fp16"
     FP16_STRICT = "fp16-strict"
+    FP32_UPCAST = "fp32-upcast"
 
     @classmethod
     def parse(cls, value: str | Precision) -> Precision:
@@ -47,7 +54,8 @@ class Precision(StrEnum):
 
     @property
     def rounds_to_half(self) -> bool:
-        return self is not Precision.FP32
+        """Whether fp32-declared tensors are stored in half precision."""
+        return self in (Precision.FP16, Precision.FP16_STRICT)
 
 
 NUMPY_TO_TORCH: dict[np.dtype[np.generic], torch.dtype] = {
@@ -77,4 +85,13 @@ def storage_dtype(
     """The dtype a variable declared as ``declared`` is held in under ``precision``."""
     if declared == torch.float32 and precision.rounds_to_half and not program_has_fp16:
         return torch.float16
+    if declared == torch.float16 and precision is Precision.FP32_UPCAST:
+        return torch.float32
+    return declared
+
+
+def output_dtype(declared: np.dtype[Any], precision: Precision) -> np.dtype[Any]:
+    """The numpy dtype an output declared as ``declared`` is returned in under ``precision``."""
+    if declared == np.float16 and precision is Precision.FP32_UPCAST:
+        return np.dtype(np.float32)
     return declared

@@ -21,10 +21,13 @@ def identity(args: OpArgs) -> Tensor:
 
 @kernel("cast")
 def cast(args: OpArgs) -> Tensor:
-    # The executor converts to the declared dtype; floats to ints truncate as numpy's astype.
+    # The executor converts to the storage dtype of the declared one (so fp32-upcast can keep an
+    # fp16 cast in fp32); floats to ints truncate as numpy's astype.
     x = args.tensor("x")
     target = args.output_dtype()
-    if x.is_floating_point() and not target.is_floating_point and target != torch.bool:
+    if target.is_floating_point:
+        return x if x.is_floating_point() else x.to(torch.float32)
+    if x.is_floating_point() and target != torch.bool:
         return torch.trunc(x).to(target)
     return x.to(target)
 
@@ -143,7 +146,8 @@ def select(args: OpArgs) -> Tensor:
 def fill(args: OpArgs) -> Tensor:
     shape = args.ints("shape")
     value = args.value("value", 0.0)
-    return torch.full(shape, float(value), dtype=torch.float32).to(args.output_dtype())
+    target = args.output_dtype()
+    return torch.full(shape, float(value), dtype=torch.float32 if target.is_floating_point else target)
 
 
 @kernel("fill_like")
@@ -161,7 +165,8 @@ def shape(args: OpArgs) -> Tensor:
 def range_1d(args: OpArgs) -> Tensor:
     start, end, step = (np.asarray(args.value(n)).item() for n in ("start", "end", "step"))
     dtype = args.output_dtype()
-    return torch.arange(start, end, step, dtype=torch.float64).to(dtype)
+    values = torch.arange(start, end, step, dtype=torch.float64)
+    return values.to(torch.float32 if dtype.is_floating_point else dtype)
 
 
 @kernel("cumsum")
