@@ -13,6 +13,7 @@ from orchestrator.parity.detail import error_histogram, worst_elements
 from orchestrator.reports import plots
 from orchestrator.reports.files import write_atomically
 from orchestrator.reports.summary import (
+    environment_text,
     failure_reasons,
     latency_text,
     memory_text,
@@ -33,7 +34,8 @@ body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1100px}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;
 text-align:left;vertical-align:top}th{background:#f3f3f3}.passed{color:#2e7d32}
 .parity_failed,.crashed,.oom_killed,.error{color:#c62828}.budget_failed{color:#b26a00}
-code{font-size:.9em}svg{max-width:100%;height:auto}footer{margin-top:2em;color:#555}
+code{font-size:.9em}.note{color:#555;font-size:.9em;margin:.2em 0}
+svg{max-width:100%;height:auto}footer{margin-top:2em;color:#555}
 """
 
 
@@ -84,7 +86,8 @@ def _runs_table(results: Sequence[RunResult]) -> str:
     e = html.escape
     rows = [
         "<table><tr><th>device</th><th>unit</th><th>status</th><th>parity</th>"
-        "<th>worst output</th><th>p50 / p90 ms</th><th>peak memory</th><th>why</th></tr>"
+        "<th>worst output</th><th>p50 / p90 ms</th><th>peak memory</th><th>device state</th>"
+        "<th>why</th></tr>"
     ]
     for r in results:
         why = "<br>".join(e(x) for x in failure_reasons(r))
@@ -93,7 +96,8 @@ def _runs_table(results: Sequence[RunResult]) -> str:
             f"<td>{e(r.compute_unit.value)}</td>"
             f"<td class='{e(r.status.value)}'>{e(r.status.value)}</td>"
             f"<td>{e(verdict_of(r))}</td><td>{e(metrics_line(worst_output(r)))}</td>"
-            f"<td>{e(latency_text(r))}</td><td>{e(memory_text(r))}</td><td>{why}</td></tr>"
+            f"<td>{e(latency_text(r))}</td><td>{e(memory_text(r))}</td>"
+            f"<td>{e(environment_text(r) or '—')}</td><td>{why}</td></tr>"
         )
     rows.append("</table>")
     return "".join(rows)
@@ -106,6 +110,14 @@ def _run_outputs(r: RunResult, i: int, load: ArrayLoader | None, worst_n: int) -
         out.append("<p>No comparison for this run.</p>")
         return "".join(out)
     arrays = load(r) if load is not None else None
+    if r.parity.triage is not None:
+        detail = f": {r.parity.triage_detail}" if r.parity.triage_detail else ""
+        out.append(f"<p><b>triage {e(r.parity.triage.value)}</b>{e(detail)}</p>")
+    if r.parity.extra_outputs:
+        names = ", ".join(r.parity.extra_outputs)
+        out.append(
+            f"<p class='note'>outputs the reference does not have (not judged): {e(names)}</p>"
+        )
     for j, o in enumerate(r.parity.outputs):
         out.append(
             f"<h4>{e(o.name)} <span class='{e(o.verdict.value)}'>{e(o.verdict.value)}"
@@ -113,6 +125,8 @@ def _run_outputs(r: RunResult, i: int, load: ArrayLoader | None, worst_n: int) -
         )
         if o.failures:
             out.append("<ul>" + "".join(f"<li>{e(f)}</li>" for f in o.failures) + "</ul>")
+        if o.notes:
+            out.append("".join(f"<p class='note'>note: {e(n)}</p>" for n in o.notes))
         if arrays is not None and o.name in arrays[0] and o.name in arrays[1]:
             ref, act = arrays[0][o.name], arrays[1][o.name]
             if ref.size == act.size:

@@ -14,7 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from orchestrator.reports.files import write_atomically
-from orchestrator.reports.summary import failure_reasons, metrics_line, worst_output
+from orchestrator.reports.summary import (
+    environment_text,
+    failure_reasons,
+    metrics_line,
+    worst_output,
+)
 from orchestrator.wire import Budgets, RunResult, RunStatus
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -94,7 +99,11 @@ def _details(r: RunResult) -> str:
         lines += [metrics_line(o) for o in r.parity.outputs]
         if worst_output(r) is not None and r.parity.tolerance:
             lines.append(f"tolerance {r.parity.tolerance}, reference {r.parity.reference_kind}")
+        lines += [f"{o.name}: note: {n}" for o in r.parity.outputs for n in o.notes]
     if r.timings.latency:
         lat = r.timings.latency
         lines.append(f"latency p50 {lat.p50_ms:.3g} ms, p90 {lat.p90_ms:.3g} ms")
+    env = environment_text(r)
+    if env is not None:
+        lines.append(f"device: {env}")
     return "\n".join(lines)

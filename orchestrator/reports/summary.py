@@ -62,7 +62,11 @@ def metrics_line(output: OutputParity | None) -> str:
 
 
 def failure_reasons(result: RunResult, budgets: Budgets | None = None) -> list[str]:
-    """Why a run did not pass, one sentence each; empty for a passed or unfinished run."""
+    """Why a run did not pass, one sentence each; empty for a passed or unfinished run.
+
+    Budget violations come from the result; ``budgets`` only serves older results that did
+    not record them.
+    """
     reasons: list[str] = []
     if result.status is RunStatus.PASSED or not result.status.finished:
         return reasons
@@ -74,7 +78,10 @@ def failure_reasons(result: RunResult, budgets: Budgets | None = None) -> list[s
         if result.parity.triage is not None:
             detail = f": {result.parity.triage_detail}" if result.parity.triage_detail else ""
             reasons.append(f"triage {result.parity.triage.value}{detail}")
-    if result.status is RunStatus.BUDGET_FAILED and budgets is not None:
+    if result.budget_violations:
+        reasons += result.budget_violations
+    elif result.status is RunStatus.BUDGET_FAILED and budgets is not None:
+        # A result recorded before the judge kept its violations: work them out again.
         reasons += check_budgets(result.timings, result.memory, budgets, result.device)
     if not reasons:
         reasons.append(f"run ended with status {result.status.value}")
@@ -101,3 +108,52 @@ def latency_text(result: RunResult) -> str:
 
 def reference_kind_of(results: Sequence[RunResult]) -> str | None:
     return next((r.parity.reference_kind for r in results if r.parity is not None), None)
+
+
+def worst_cell(result: RunResult) -> str:
+    """The worst output in a few words for a table cell: ``logits L2 0.031``, ``y NaN/Inf 3``."""
+    if result.parity is None:
+        return "—"
+    o = worst_output(result)
+    if o is None:
+        return "no outputs"
+    m = o.metrics
+    if o.actual_shape is None:
+        return f"{o.name} missing"
+    if o.metrics.relative_l2 is None and o.failures and "shape" in o.failures[0]:
+        return f"{o.name} shape"
+    bad = m.actual_nan + m.actual_inf - m.reference_nan - m.reference_inf
+    if bad > 0:
+        return f"{o.name} NaN/Inf {bad}"
+    if m.relative_l2 is None:
+        return o.name
+    return f"{o.name} L2 {m.relative_l2:.2g}"
+
+
+def environment_text(result: RunResult) -> str | None:
+    """``thermal nominal → fair, battery 81% → 79%, Low Power Mode`` or None when unknown."""
+    env = result.environment
+    if env is None:
+        return None
+    parts: list[str] = []
+    if env.thermal_before or env.thermal_after:
+        before, after = env.thermal_before or "?", env.thermal_after or "?"
+        parts.append(f"thermal {before}" if before == after else f"thermal {before} → {after}")
+    if env.battery_before is not None or env.battery_after is not None:
+        parts.append(f"battery {_share(env.battery_before)} → {_share(env.battery_after)}")
+    if env.low_power_mode:
+        parts.append("Low Power Mode")
+    return ", ".join(parts) or None
+
+
+def environment_is_notable(result: RunResult) -> bool:
+    """A device state that may explain slow numbers: hot, or in Low Power Mode."""
+    env = result.environment
+    if env is None:
+        return False
+    hot = {env.thermal_before, env.thermal_after} & {"serious", "critical"}
+    return bool(hot) or bool(env.low_power_mode)
+
+
+def _share(x: float | None) -> str:
+    return "?" if x is None else f"{x:.0%}"

@@ -17,7 +17,7 @@ from orchestrator.reports import (
     write_json,
     write_junit,
 )
-from orchestrator.wire import RunResult
+from orchestrator.wire import RunEnvironment, RunResult
 from tests.orchestrator.reports.conftest import overflowed_outputs, reference_outputs
 
 HERE = Path(__file__).parent
@@ -31,7 +31,82 @@ def test_terminal_table_shows_every_run_and_explains_the_reference(runs: list[Ru
     assert "oom_killed" in text
     assert "iPhone 14 Pro" in text
     assert "Reference: the source model (PyTorch) in fp32" in text
-    assert "Inf 0/1" in text
+    assert "features NaN/Inf 3" in text
+    assert "triage fp16_overflow: first overflowing op 'pow_3'" in text
+
+
+def _table_and_details(text: str) -> tuple[list[str], list[str]]:
+    lines = text.splitlines()
+    rule = next(i for i, line in enumerate(lines) if set(line.strip()) <= set("━╇"))
+    end = next(i for i, line in enumerate(lines) if line.startswith("Reference:"))
+    return lines[rule + 1 : end], lines[end + 1 :]
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_terminal_table_keeps_one_line_per_run_within_the_width(
+    runs: list[RunResult], width: int
+) -> None:
+    console = Console(record=True, width=width, color_system=None)
+    print_results(runs, console=console)
+    text = console.export_text()
+    rows, details = _table_and_details(text)
+    assert len(rows) == len(runs)  # no cell wraps onto a second line
+    assert all(len(line.rstrip()) <= width for line in text.splitlines())
+    phone_ane = next(r for r in rows if "ane" in r)
+    for cell in ("iPhone 14 Pro", "parity_failed", "4.2/4.76", "900 MiB", "features"):
+        assert cell in phone_ane
+    # Sentences live below the table, for failed runs only, indented under their heading.
+    body = "\n".join(details)
+    assert "✗ iPhone 14 Pro (00008110-000A) · ane: parity_failed" in body
+    assert "    features: share_outside_tolerance" in body
+    assert "killed by jetsam at 3.1 GiB" in body
+    assert "· cpu: passed" not in body
+
+
+def test_budget_violations_come_from_the_result_not_a_recomputation(runs: list[RunResult]) -> None:
+    over = runs[3].model_copy(
+        update={"error": None, "budget_violations": ("peak memory 900 MiB exceeds 512 MiB",)}
+    )
+    console = Console(record=True, width=120, color_system=None)
+    print_results([over], console=console)
+    assert "peak memory 900 MiB exceeds 512 MiB" in console.export_text()
+    assert "peak memory 900 MiB exceeds 512 MiB" in junit_xml([over])
+
+
+def test_device_state_is_shown_for_failed_and_hot_runs(runs: list[RunResult]) -> None:
+    hot = RunEnvironment(
+        thermal_before="fair", thermal_after="serious", battery_before=0.81, battery_after=0.79
+    )
+    passed_but_hot = runs[0].model_copy(update={"environment": hot})
+    failed = runs[1].model_copy(update={"environment": RunEnvironment(low_power_mode=True)})
+    cool = runs[0].model_copy(
+        update={"run_id": "cool", "environment": RunEnvironment(thermal_before="nominal")}
+    )
+    console = Console(record=True, width=120, color_system=None)
+    print_results([passed_but_hot, failed, cool], console=console)
+    text = console.export_text()
+    assert "! iPhone 14 Pro (00008110-000A) · cpu: passed" in text
+    assert "device: thermal fair → serious, battery 81% → 79%" in text
+    assert "device: Low Power Mode" in text
+    assert "nominal" not in text  # a cool passed run needs no explanation
+    assert "thermal fair → serious" in html_report([passed_but_hot])
+
+
+def test_output_notes_and_extra_outputs_reach_the_reports(runs: list[RunResult]) -> None:
+    assert runs[1].parity is not None
+    parity = runs[1].parity.model_copy(update={"extra_outputs": ("debug_tap",)})
+    features = parity.outputs[1].model_copy(update={"notes": ("size-1 axes differ",)})
+    parity = parity.model_copy(update={"outputs": (parity.outputs[0], features)})
+    run = runs[1].model_copy(update={"parity": parity})
+    console = Console(record=True, width=120, color_system=None)
+    print_results([run], console=console)
+    text = console.export_text()
+    assert "features: note: size-1 axes differ" in text
+    assert "not judged): debug_tap" in text
+    page = html_report([run])
+    assert "note: size-1 axes differ" in page
+    assert "triage fp16_overflow" in page
+    assert "features: note: size-1 axes differ" in junit_xml([run])
 
 
 def test_json_round_trips_every_run_with_infinite_metrics(
