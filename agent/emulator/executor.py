@@ -47,7 +47,9 @@ class Execution:
             outs = self._control(step) if step.blocks else self._kernel(step)
             dtypes = step.storage.get(self.mode)
             if dtypes is None:
-                dtypes = tuple(storage_dtype(d, self.mode, self.has_fp16) for d in step.output_dtypes)
+                dtypes = tuple(
+                    storage_dtype(d, self.mode, self.has_fp16) for d in step.output_dtypes
+                )
                 step.storage[self.mode] = dtypes
             for index, slot in enumerate(step.outputs):
                 out = outs[index]
@@ -96,7 +98,9 @@ class Execution:
         self._depth += 1
         try:
             if step.op_type == "cond":
-                branch = step.blocks[0] if self._truth(step, step.inputs["pred"]) else step.blocks[1]
+                branch = (
+                    step.blocks[0] if self._truth(step, step.inputs["pred"]) else step.blocks[1]
+                )
                 self.run(branch.steps)
                 return self._read(step, branch.outputs)
             return self._while_loop(step)
@@ -151,7 +155,9 @@ def _slots(binding: Binding) -> tuple[int, ...]:
 
 def _kernel_bug(step: Step, what: str) -> UnsupportedOpError:
     return UnsupportedOpError(
-        step.op_type, step.opset, detail=f"the emulator's kernel for '{step.output_names[0]}' {what}"
+        step.op_type,
+        step.opset,
+        detail=f"the emulator's kernel for '{step.output_names[0]}' {what}",
     )
 
 

@@ -178,7 +178,9 @@ def _captures(blocks: tuple[Block, ...]) -> tuple[int, ...]:
     return tuple(sorted(read))
 
 
-def with_last_use(steps: list[Step], keep: set[int], *, local: set[int] | None = None) -> list[Step]:
+def with_last_use(
+    steps: list[Step], keep: set[int], *, local: set[int] | None = None
+) -> list[Step]:
     """``steps`` with ``free_after`` set: each slot dies after its last reader.
 
     Slots in ``keep`` are never freed; with ``local`` given, only those slots may be freed.

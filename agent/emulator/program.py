@@ -46,7 +46,9 @@ class EmulatedProgram:
         self._output_slots = self._bind_outputs(function)
         self._steps = with_last_use(steps, set(self._output_slots.values()) | set(self._consts))
         self.has_fp16_compute = any(
-            dtype == torch.float16 for step in _all_steps(self._steps) for dtype in step.output_dtypes
+            dtype == torch.float16
+            for step in _all_steps(self._steps)
+            for dtype in step.output_dtypes
         )
         self._const_env: dict[Precision, list[Tensor | None]] = {}
         self._storage: dict[Precision, list[tuple[torch.dtype, ...]]] = {}

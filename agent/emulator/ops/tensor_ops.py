@@ -147,7 +147,9 @@ def fill(args: OpArgs) -> Tensor:
     shape = args.ints("shape")
     value = args.value("value", 0.0)
     target = args.output_dtype()
-    return torch.full(shape, float(value), dtype=torch.float32 if target.is_floating_point else target)
+    return torch.full(
+        shape, float(value), dtype=torch.float32 if target.is_floating_point else target
+    )
 
 
 @kernel("fill_like")

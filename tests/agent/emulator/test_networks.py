@@ -6,8 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from orchestrator.errors import UnsupportedOpError
-from tests.agent.emulator.conftest import check_module, convert, emulate_vs_torch
+from tests.agent.emulator.conftest import check_module, emulate_vs_torch
 
 torch.manual_seed(0)
 
@@ -106,13 +105,3 @@ def test_bert_style_encoder_with_padding_mask_matches_torch() -> None:
     mask = torch.zeros(2, 7)
     mask[1, 5:] = 1.0
     check_module(Bert(), torch.randn(2, 7, 32), mask, tol32=1e-4, tol16=5e-2)
-
-
-def test_an_lstm_is_refused_with_the_op_name_rather_than_answered_wrongly() -> None:
-    from agent.emulator import load_program
-
-    lstm = nn.LSTM(4, 6, batch_first=True)
-    model = convert(lstm, torch.randn(1, 5, 4))
-    with pytest.raises(UnsupportedOpError) as caught:
-        load_program(model)
-    assert caught.value.op_type == "lstm"
