@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from orchestrator.history import JobComparison
 from orchestrator.reports.files import write_atomically
 from orchestrator.wire import PROTOCOL_VERSION, JobSpec, Reference, RunResult, WireModel
 
@@ -19,6 +20,8 @@ class ResultsDocument(WireModel):
     job: JobSpec | None = None
     reference: Reference | None = None
     results: tuple[RunResult, ...]
+    comparison: JobComparison | None = None
+    """The job against a baseline job (``pomar report --baseline``)."""
 
 
 def write_json(
@@ -27,6 +30,7 @@ def write_json(
     *,
     job: JobSpec | None = None,
     reference: Reference | None = None,
+    comparison: JobComparison | None = None,
 ) -> Path:
     """Write the results document; NaN/Inf metrics are JSON strings (``"Infinity"``)."""
     document = ResultsDocument(
@@ -34,6 +38,7 @@ def write_json(
         job=job,
         reference=reference if reference is not None else (job.reference if job else None),
         results=tuple(results),
+        comparison=comparison,
     )
     return write_atomically(path, document.model_dump_json(indent=2) + "\n")
 

@@ -13,7 +13,9 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 
+from orchestrator.history import JobComparison
 from orchestrator.reports.files import write_atomically
+from orchestrator.reports.history import comparison_suite
 from orchestrator.reports.summary import (
     environment_text,
     failure_reasons,
@@ -30,9 +32,13 @@ _SKIPPED = (RunStatus.CANCELLED, RunStatus.QUEUED, RunStatus.RUNNING)
 
 
 def junit_xml(
-    results: Sequence[RunResult], *, suite_name: str = "pomar", budgets: Budgets | None = None
+    results: Sequence[RunResult],
+    *,
+    suite_name: str = "pomar",
+    budgets: Budgets | None = None,
+    comparison: JobComparison | None = None,
 ) -> str:
-    """The JUnit XML document as text."""
+    """The JUnit XML document as text; a comparison with a baseline adds a second suite."""
     suites = ET.Element("testsuites", name=suite_name)
     suite = ET.SubElement(suites, "testsuite", name=suite_name)
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
@@ -62,11 +68,18 @@ def junit_xml(
             node.text = "\n".join(reasons)
         out = ET.SubElement(case, "system-out")
         out.text = _clean(_details(r))
-    for node in (suites, suite):
-        for key, value in counts.items():
-            if node is suite or key != "skipped":
-                node.set(key, str(value))
-        node.set("time", f"{total_time:.3f}")
+    for key, value in counts.items():
+        suite.set(key, str(value))
+    suite.set("time", f"{total_time:.3f}")
+    if comparison is not None:
+        history = comparison_suite(comparison)
+        suites.append(history)
+        counts["tests"] += int(history.get("tests", "0"))
+        counts["failures"] += int(history.get("failures", "0"))
+    for key, value in counts.items():
+        if key != "skipped":
+            suites.set(key, str(value))
+    suites.set("time", f"{total_time:.3f}")
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
@@ -77,9 +90,11 @@ def write_junit(
     *,
     suite_name: str = "pomar",
     budgets: Budgets | None = None,
+    comparison: JobComparison | None = None,
 ) -> Path:
     """Write :func:`junit_xml` atomically."""
-    return write_atomically(path, junit_xml(results, suite_name=suite_name, budgets=budgets))
+    text = junit_xml(results, suite_name=suite_name, budgets=budgets, comparison=comparison)
+    return write_atomically(path, text)
 
 
 def _clean(text: str) -> str:
