@@ -104,3 +104,38 @@ def test_a_program_is_parsed_once_and_runs_many_times(fp16_model: Any) -> None:
     for name in first:
         np.testing.assert_array_equal(first[name], second[name])
     assert program.op_types == ["linear", "relu"]
+
+
+class ScaledMean(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + 0.0 * x.mean()
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+def test_rank_0_results_keep_rank_0(precision: str) -> None:
+    x = torch.randn(2, 3)
+    model = convert(ScaledMean(), x, precision=precision)
+    (out,) = predict(model, {"x0": x.numpy()}).values()
+    np.testing.assert_allclose(out, x.numpy(), rtol=1e-3)
+
+
+def test_a_kernel_that_fails_is_an_unsupported_op_error_naming_the_op_not_a_traceback(
+    fp16_model: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent.emulator import kernels
+
+    def broken(args: Any) -> Any:
+        return args.tensor("x")[:1]  # a wrong shape, as a buggy kernel would return
+
+    monkeypatch.setitem(kernels._REGISTRY, "relu", broken)
+    with pytest.raises(UnsupportedOpError) as caught:
+        load_program(fp16_model).predict({"x0": np.ones((2, 4), np.float32)})
+    assert caught.value.op_type == "relu"
+    assert "shape" in caught.value.one_line()
+
+    def crashing(args: Any) -> Any:
+        raise IndexError("index 7 is out of bounds")
+
+    monkeypatch.setitem(kernels._REGISTRY, "relu", crashing)
+    with pytest.raises(UnsupportedOpError, match=r"relu.*IndexError"):
+        load_program(fp16_model).predict({"x0": np.ones((2, 4), np.float32)})

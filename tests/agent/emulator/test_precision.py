@@ -104,3 +104,31 @@ def _island_model() -> Any:
         ),
         minimum_deployment_target=ct.target.iOS16,
     )
+
+
+def test_fp32_upcast_keeps_an_fp16_program_in_fp32_end_to_end() -> None:
+    module = nn.Sequential(nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 2)).eval()
+    x = torch.randn(3, 8)
+    model = convert(module, x, precision="fp16")
+    program = load_program(model)
+    with torch.no_grad():
+        # The fp16 program's weights are fp16 values: the true fp32 answer uses them as stored.
+        rounded = [p.detach().half().float() for p in module.parameters()]
+        reference = nn.Sequential(nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 2))
+        for target, value in zip(reference.parameters(), rounded, strict=True):
+            target.copy_(value)
+        expected = reference(x).numpy()
+    trace = Trace()
+    (upcast,) = program.predict({"x0": x.numpy()}, precision="fp32-upcast", trace=trace).values()
+    (declared,) = program.predict({"x0": x.numpy()}, precision="fp32").values()
+    assert upcast.dtype == np.float32
+    assert {stats.dtype for stats in trace} == {"float32"}
+    assert np.abs(upcast - expected).max() < 1e-5
+    assert np.abs(declared.astype(np.float32) - expected).max() > 1e-5  # fp32 honours fp16
+
+
+def test_fp32_upcast_is_a_listed_precision() -> None:
+    from agent.emulator import Precision
+
+    assert Precision.parse("fp32-upcast") is Precision.FP32_UPCAST
+    assert not Precision.FP32_UPCAST.rounds_to_half
