@@ -21,7 +21,7 @@ from tests.integration.models import copy_artifacts_to
 
 REPO = Path(__file__).resolve().parents[2]
 POMAR = [sys.executable, "-c", "import sys; from orchestrator.cli import main; sys.exit(main())"]
-HEARTBEAT_S = 0.3
+HEARTBEAT_S = 0.5
 TICK_S = 0.3
 
 
