@@ -112,3 +112,27 @@ def crop(args: OpArgs) -> Tensor:
     left, right = args.ints("crop_width")
     h, w = x.shape[-2], x.shape[-1]
     return x[..., top : h - bottom, left : w - right]
+
+
+@kernel("resize")
+def resize(args: OpArgs) -> Tensor:
+    """iOS17 ``resize``: the trailing ``resized_dims`` dims to sizes from ``shape``."""
+    x = args.tensor("x")
+    count = args.int("resized_dims")
+    declared = args.output_shape()
+    if declared is not None:
+        sizes = list(declared[x.dim() - count :])
+    else:
+        wanted = args.ints("shape")[len(args.ints("shape")) - count :]
+        sizes = [w or x.shape[x.dim() - count + i] for i, w in enumerate(wanted)]
+    mode = args.str("sampling_mode", "DEFAULT")
+    nearest = args.str("interpolation_mode", "LINEAR") == "NEAREST_NEIGHBOR"
+    out = x if x.is_floating_point() else x.to(torch.float32)
+    for i, size in enumerate(sizes):
+        axis = x.dim() - count + i
+        if nearest:
+            index = (torch.arange(size) * (x.shape[axis] / size)).floor().long()
+            out = out.index_select(axis, index.clamp(max=x.shape[axis] - 1))
+        else:
+            out = _interp_axis(out, axis, _grid(mode, x.shape[axis], size).to(torch.float32))
+    return out

@@ -36,7 +36,9 @@ def _index_scatter(data: Tensor, index: Tensor, updates: Tensor, mode: str) -> T
     if mode in ("add", "sub"):
         return out.index_add_(0, index, updates if mode == "add" else -updates)
     source = 1 / updates if mode == "div" else updates
-    return out.index_reduce_(0, index, source, _REDUCE[mode], include_self=True)
+    # scatter_reduce rather than index_reduce, which warns that it is a beta API.
+    expanded = index.reshape((-1,) + (1,) * (source.dim() - 1)).expand_as(source)
+    return out.scatter_reduce_(0, expanded, source, _REDUCE[mode], include_self=True)
 
 
 @kernel("scatter")

@@ -167,3 +167,16 @@ def space_to_depth(args: OpArgs) -> Tensor:
     n, c, h, w = x.shape
     y = x.reshape(n, c, h // b, b, w // b, b).permute(0, 3, 5, 1, 2, 4)
     return y.reshape(n, c * b * b, h // b, w // b)
+
+
+@kernel("slice_update")
+def slice_update(args: OpArgs) -> Tensor:
+    """iOS18 ``slice_update``: ``x`` with the ``slice_by_index`` region replaced by ``update``."""
+    x = args.tensor("x")
+    slices, _ = _resolve_slices(args, tuple(x.shape))
+    if any(s.step is not None and s.step < 0 for s in slices):
+        raise ValueError("slice_update with a negative stride is not emulated")
+    out = x.clone()
+    region = out[slices]
+    out[slices] = args.tensor("update").to(out.dtype).reshape(region.shape)
+    return out
