@@ -39,9 +39,11 @@ PAIRS: tuple[tuple[str, Any, Any], ...] = (
 def _arrays(
     mb: float, ref_dtype: Any, act_dtype: Any, rng: np.random.Generator
 ) -> tuple[Array, Array]:
-    n = int(mb * 1e6 / np.dtype(act_dtype).itemsize)
-    base = rng.standard_normal(n, dtype=np.float32)
-    noisy = base + rng.standard_normal(n, dtype=np.float32) * np.float32(1e-3)
+    # A feature map, (rows, 256): a 1-D vector under 262144 elements would be judged as class
+    # scores (top-1/top-k), another workload (see --scores).
+    n = int(mb * 1e6 / np.dtype(act_dtype).itemsize) // 256 * 256
+    base = rng.standard_normal(n, dtype=np.float32).reshape(-1, 256)
+    noisy = base + rng.standard_normal(base.shape, dtype=np.float32) * np.float32(1e-3)
     if np.dtype(act_dtype).kind == "i":
         return (base * 1000).astype(ref_dtype), (noisy * 1000).astype(act_dtype)
     return base.astype(ref_dtype), noisy.astype(act_dtype)

@@ -105,7 +105,7 @@ def compare_tensors(
     step = max(1, params.chunk_elements)
     with np.errstate(all="ignore"):
         peak = _peak(ref_flat, step)
-        acc = _Accumulator(peak, params, ref.dtype, act.dtype)
+        acc = _Accumulator(peak, params, ref.dtype, act.dtype, ref_flat.size)
         for start in range(0, ref_flat.size, step):
             acc.add(ref_flat[start : start + step], act_flat[start : start + step], start)
         scores = (
@@ -228,8 +228,10 @@ class _Accumulator:
         params: MetricParams,
         reference_dtype: np.dtype[Any],
         actual_dtype: np.dtype[Any],
+        elements: int,
     ) -> None:
-        self.size = max(1, params.chunk_elements)
+        # A small output needs no chunk-sized scratch.
+        self.size = max(1, min(params.chunk_elements, elements))
         self.peak = peak
         self.params = params
         self.actual_dtype = actual_dtype

@@ -27,6 +27,7 @@ an output is laid over the defaults in file order, so later rules win::
 from __future__ import annotations
 
 import fnmatch
+import functools
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -180,6 +181,18 @@ def load_policy(source: str | Path | TolerancePolicy) -> TolerancePolicy:
     """
     if isinstance(source, TolerancePolicy):
         return source
+    if isinstance(source, str) and source in PRESETS:
+        return _preset(source)
+    return _parse(source)
+
+
+@functools.cache
+def _preset(name: str) -> TolerancePolicy:
+    # Parsed once per process: compare() is called per run, and policies are frozen.
+    return _parse(name)
+
+
+def _parse(source: str | Path) -> TolerancePolicy:
     text, origin, fallback_name = _read_source(source)
     try:
         data = tomllib.loads(text)
