@@ -72,6 +72,7 @@ def _register_commands() -> None:
     from orchestrator.commands.coordinator import coordinator
     from orchestrator.commands.devices import devices, pools
     from orchestrator.commands.preflight import preflight
+    from orchestrator.commands.report import report
     from orchestrator.commands.results import results
     from orchestrator.commands.schedule import schedule
     from orchestrator.commands.status import status
@@ -80,6 +81,7 @@ def _register_commands() -> None:
     for command in (
         check,
         preflight,
+        report,
         submit,
         status,
         results,
