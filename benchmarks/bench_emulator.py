@@ -10,12 +10,17 @@ from __future__ import annotations
 import argparse
 import importlib
 import statistics
+import sys
 import time
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
+
+# The example models live in the repository, not the package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def _median_seconds(fn: Callable[[], object], iterations: int) -> float:
