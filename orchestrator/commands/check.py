@@ -1,130 +1,63 @@
-"""``pomar check MODEL``: the main job, embedded on this host's devices."""
+"""``pomar check MODEL``: the main job, embedded on this host's devices or on a farm."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
-from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from orchestrator.artifact_stores.local import LocalArtifactStore
-from orchestrator.check import CheckRequest, prepare_job, run_arrays_loader, wait_for_runs
-from orchestrator.cli import exit_code_for, parse_compute_units
+from orchestrator.artifacts import ArtifactStore
+from orchestrator.check import (
+    CheckRequest,
+    PreparedJob,
+    prepare_job,
+    run_arrays_loader,
+    wait_for_runs,
+)
+from orchestrator.cli import exit_code_for
+from orchestrator.commands.options import build_request, job_options
 from orchestrator.errors import UsageError
-from orchestrator.intake import ConversionOptions
 from orchestrator.settings import Settings
 from orchestrator.store import RunRecord
 from orchestrator.stores import open_store
-from orchestrator.wire import Precision, RunConfig, RunResult
-
-PRECISIONS = click.Choice([p.value for p in Precision])
+from orchestrator.wire import RunResult, RunStatus
 
 
 @click.command()
 @click.argument("model")
-@click.option("--device", "devices", multiple=True, help="Device id (default: emulated-0).")
-@click.option("--compute-units", default="all", show_default=True, help="cpu,gpu,ane,all")
-@click.option(
-    "--precision",
-    type=PRECISIONS,
-    default="fp16",
-    show_default=True,
-    help="Conversion precision of a source model, and the emulator's precision.",
-)
-@click.option("--deployment-target", default=None, help="Minimum deployment target, e.g. iOS16.")
-@click.option("--input-names", default=None, help="Comma-separated names for the model inputs.")
-@click.option("--output-names", default=None, help="Comma-separated names for the outputs.")
-@click.option(
-    "--inputs",
-    "inputs_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="An .npz of named input tensors (never pickled).",
-)
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for generated inputs.")
-@click.option("--warmup", type=click.IntRange(min=0), default=3, show_default=True)
-@click.option("--iterations", type=click.IntRange(min=1), default=10, show_default=True)
-@click.option(
-    "--timeout",
-    "timeout_s",
-    type=click.FloatRange(min=1),
-    default=600.0,
-    show_default=True,
-    help="Seconds to wait for all runs.",
-)
-@click.option(
-    "--tolerance",
-    default="default",
-    show_default=True,
-    help="A preset (default, strict, fp16, classification, regression) or a TOML file.",
-)
+@job_options
 @click.option("--json", "json_path", type=click.Path(path_type=Path), default=None)
 @click.option("--junit", "junit_path", type=click.Path(path_type=Path), default=None)
 @click.option("--html", "html_path", type=click.Path(path_type=Path), default=None)
-@click.option("--label", default=None, help="A name for this job in reports and history.")
 @click.option("--quiet", is_flag=True, help="No progress display and no table.")
 @click.pass_obj
 def check(
     settings: Settings,
+    /,
     model: str,
-    devices: tuple[str, ...],
-    compute_units: str,
-    precision: str,
-    deployment_target: str | None,
-    input_names: str | None,
-    output_names: str | None,
-    inputs_path: Path | None,
-    seed: int,
-    warmup: int,
-    iterations: int,
-    timeout_s: float,
-    tolerance: str,
     json_path: Path | None,
     junit_path: Path | None,
     html_path: Path | None,
-    label: str | None,
     quiet: bool,
+    **opts: Any,
 ) -> int:
     """Convert MODEL if needed, compute the reference, run it on devices, compare, report.
 
     MODEL is an .mlpackage, an .mlmodel, a TorchScript file, a torch.export .pt2, or a factory
     `path/to/file.py:function` / `package.module:function` returning (module, example_inputs).
+    Without POMAR_BROKER_URL it runs embedded on this host's devices (default: the emulator);
+    with it, on the farm's devices chosen by --device/--pool/--every-pool/--kind.
     """
-    from agent.local import local_devices, local_executors
-    from orchestrator.embedded import EmbeddedFarm
-    from orchestrator.parity import load_policy
     from orchestrator.preflight.render import html_section
     from orchestrator.reports import print_results, write_html, write_json, write_junit
 
-    if not settings.embedded:
-        raise UsageError(
-            "`pomar check` runs embedded; POMAR_BROKER_URL is set",
-            hint="use `pomar submit` to run on the farm, or unset POMAR_BROKER_URL",
-        )
-    load_policy(tolerance)  # a bad policy is bad input: fail before any work
-    config = RunConfig(
-        compute_units=parse_compute_units(compute_units),
-        precision=Precision(precision),
-        warmup=warmup,
-        iterations=iterations,
-        timeout_s=timeout_s,
-        tolerance=_tolerance_text(tolerance),
-    )
-    request = CheckRequest(
-        model=model,
-        conversion=_conversion_options(precision, deployment_target, input_names, output_names),
-        config=config,
-        inputs_path=inputs_path,
-        seed=seed,
-        label=label,
-    )
-    selected = local_devices(devices)
+    request = build_request(model, **opts)
     console = Console(stderr=True, quiet=quiet)
-    artifacts = LocalArtifactStore(settings.artifacts_dir)
-    store = open_store(settings.resolved_store_url)
-
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -136,30 +69,29 @@ def check(
         disable=quiet,
     ) as bar:
         task = bar.add_task("starting", total=None)
-        prepared = prepare_job(
-            request,
-            artifacts,
-            settings.data_dir / "cache",
-            lambda stage: bar.update(task, description=stage),
-        )
-        executors = local_executors(selected, artifacts, settings.data_dir / "cache")
-        with EmbeddedFarm(store, artifacts, executors) as farm:
-            runs = farm.coordinator.submit(prepared.job, [d.info for d in selected])
-            bar.update(task, description="running", total=len(runs), completed=0)
 
-            def update(records: list[RunRecord]) -> None:
-                done = sum(1 for r in records if r.status.finished)
-                running = sum(1 for r in records if r.status.value == "running")
-                bar.update(task, completed=done, description=f"running ({running} active)")
+        def stage(description: str) -> None:
+            bar.update(task, description=description)
 
-            records = wait_for_runs(
-                store, prepared.job.job_id, timeout_s=timeout_s, on_update=update
+        def update(records: list[RunRecord]) -> None:
+            done = sum(1 for r in records if r.status.finished)
+            running = sum(1 for r in records if r.status is RunStatus.RUNNING)
+            bar.update(
+                task, total=len(records), completed=done, description=f"running ({running} active)"
             )
+
+        run = _run_embedded if settings.embedded else _run_on_farm
+        prepared, records, artifacts = run(settings, request, stage, update)
 
     results = [_result_of(r) for r in records]
     job, reference = prepared.job, prepared.reference
     if not quiet:
-        print_results(results, reference_description=reference.description, console=Console())
+        print_results(
+            results,
+            reference_description=reference.description,
+            console=Console(),
+            budgets=job.config.budgets,
+        )
         for warning in job.inputs.warnings:
             console.print(f"[yellow]warning:[/] {warning}")
         for finding in prepared.preflight.findings:
@@ -169,7 +101,7 @@ def check(
     if json_path:
         write_json(results, json_path, job=job, reference=reference)
     if junit_path:
-        write_junit(results, junit_path, budgets=config.budgets)
+        write_junit(results, junit_path, budgets=job.config.budgets)
     if html_path:
         write_html(
             results,
@@ -182,44 +114,64 @@ def check(
     return exit_code_for(results)
 
 
+Stage = Callable[[str], None]
+Update = Callable[[list[RunRecord]], None]
+
+
+def _run_embedded(
+    settings: Settings, request: CheckRequest, stage: Stage, update: Update
+) -> tuple[PreparedJob, list[RunRecord], ArtifactStore]:
+    """Everything in this process: the coordinator and one worker per local device."""
+    from agent.local import local_devices, local_executors
+    from orchestrator.embedded import EmbeddedFarm
+
+    target = request.target
+    if target.pools or target.every_pool_once or target.min_os_version or target.max_os_version:
+        raise UsageError(
+            "--pool, --every-pool, --min-os and --max-os choose farm devices",
+            hint="set POMAR_BROKER_URL to run on a farm, or pick local devices with --device",
+        )
+    selected = local_devices(target.device_ids)
+    artifacts = LocalArtifactStore(settings.artifacts_dir)
+    store = open_store(settings.resolved_store_url)
+    cache = settings.data_dir / "cache"
+    prepared = prepare_job(request, artifacts, cache, stage)
+    with EmbeddedFarm(store, artifacts, local_executors(selected, artifacts, cache)) as farm:
+        runs = farm.coordinator.submit(prepared.job, [d.info for d in selected])
+        stage(f"running {len(runs)} run(s)")
+        records = wait_for_runs(
+            store, prepared.job.job_id, timeout_s=request.config.timeout_s, on_update=update
+        )
+    return prepared, records, artifacts
+
+
+def _run_on_farm(
+    settings: Settings, request: CheckRequest, stage: Stage, update: Update
+) -> tuple[PreparedJob, list[RunRecord], ArtifactStore]:
+    """Submit to the farm named by POMAR_BROKER_URL and wait for every run."""
+    from orchestrator.farm import connect
+
+    target = request.target
+    if not (target.device_ids or target.pools or target.every_pool_once or target.kinds):
+        raise UsageError(
+            "on a farm, `pomar check` needs devices to run on",
+            hint="pass --device ID, --pool NAME, --kind ios or --every-pool (see `pomar pools`)",
+        )
+    farm = connect(settings)
+    prepared = prepare_job(request, farm.artifacts, settings.data_dir / "cache", stage)
+    runs = farm.coordinator.submit(prepared.job)
+    stage(f"running {len(runs)} run(s) on the farm")
+    records = wait_for_runs(
+        farm.store,
+        prepared.job.job_id,
+        timeout_s=request.config.timeout_s * max(1, len(runs)),
+        on_update=update,
+        poll_s=0.5,
+    )
+    return prepared, records, farm.artifacts
+
+
 def _result_of(record: RunRecord) -> RunResult:
     if record.result is None:  # cancelled before any result
         raise UsageError(f"run {record.run_id} has no result ({record.status.value})")
     return record.result
-
-
-def _conversion_options(
-    precision: str,
-    deployment_target: str | None,
-    input_names: str | None,
-    output_names: str | None,
-) -> ConversionOptions:
-    fields: dict[str, object] = {
-        "precision": Precision(precision),
-        "input_names": _names(input_names),
-        "output_names": _names(output_names),
-    }
-    if deployment_target is not None:
-        fields["deployment_target"] = deployment_target
-    try:
-        return ConversionOptions.model_validate(fields)
-    except ValidationError:
-        raise UsageError(
-            f"bad --deployment-target '{deployment_target}'",
-            hint="use a target such as iOS16, iOS17 or iOS18",
-        ) from None
-
-
-def _names(text: str | None) -> tuple[str, ...] | None:
-    if text is None:
-        return None
-    names = tuple(n.strip() for n in text.split(",") if n.strip())
-    return names or None
-
-
-def _tolerance_text(tolerance: str) -> str:
-    """A preset name stays a name; a file travels by content, so agents need no shared disk."""
-    path = Path(tolerance)
-    if path.suffix == ".toml" and path.is_file():
-        return path.read_text(encoding="utf-8")
-    return tolerance

@@ -202,12 +202,19 @@ def test_an_npz_with_a_misshaped_input_is_bad_input_and_names_it(
     assert "8" in line
 
 
-def test_check_refuses_to_run_embedded_when_a_broker_is_configured(
+def test_on_a_farm_check_asks_which_devices_to_run_on(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("POMAR_BROKER_URL", "redis://127.0.0.1:6379/15")
     assert main(["check", "examples/cnn.py:build"]) == 2
-    assert "pomar submit" in _one_error_line(capsys.readouterr().err)
+    assert "--pool" in _one_error_line(capsys.readouterr().err)
+
+
+def test_embedded_check_refuses_farm_selectors_and_says_how_to_reach_a_farm(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["check", "examples/cnn.py:build", "--pool", "iPhone15,2"]) == 2
+    assert "POMAR_BROKER_URL" in _one_error_line(capsys.readouterr().err)
 
 
 @pytest.mark.slow
