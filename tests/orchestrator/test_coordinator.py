@@ -25,19 +25,13 @@ from orchestrator.wire import (
     DeviceInfo,
     DeviceKind,
     DeviceSelector,
-    DType,
-    InputOrigin,
-    InputSet,
     JobSpec,
-    ModelFormat,
-    ModelRef,
     RunConfig,
     RunResult,
     RunSpec,
     RunStatus,
-    SourceKind,
-    TensorSpec,
 )
+from tests.factories import job_spec
 
 SHA = "c" * 64
 
@@ -62,23 +56,10 @@ def _iphone(udid: str, product: str = "iPhone15,2", os: str = "17.4") -> DeviceI
 
 
 def _job(target: DeviceSelector, units: tuple[ComputeUnit, ...] = (ComputeUnit.ALL,)) -> JobSpec:
-    model = ModelRef(
-        sha256=SHA,
-        format=ModelFormat.MLPACKAGE,
-        name="m",
-        source_kind=SourceKind.MLPACKAGE,
-        specification_version=7,
-        model_type="mlProgram",
-        inputs=(TensorSpec(name="x", dtype=DType.FLOAT32, shape=(1,)),),
-        outputs=(),
-    )
-    return JobSpec(
-        job_id=f"job-{len(target.pools)}-{id(target)}",
-        model=model,
-        inputs=InputSet(sha256=SHA, origin=InputOrigin.GENERATED, tensors=(), seed=0),
+    return job_spec(
+        f"job-{len(target.pools)}-{id(target)}",
         target=target,
         config=RunConfig(compute_units=units),
-        submitted_at=datetime.now(UTC),
     )
 
 

@@ -23,21 +23,15 @@ from orchestrator.wire import (
     ComputeUnit,
     DeviceInfo,
     DeviceKind,
-    DType,
-    InputOrigin,
-    InputSet,
     JobSpec,
     LatencyStats,
     MemoryStats,
-    ModelFormat,
-    ModelRef,
     RunEnvironment,
     RunResult,
     RunStatus,
-    SourceKind,
-    TensorSpec,
     Timings,
 )
+from tests.factories import job_spec
 
 SHA = "c" * 64
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -96,23 +90,7 @@ def result(
 
 
 def job(job_id: str, label: str | None, at: datetime) -> JobSpec:
-    model = ModelRef(
-        sha256=SHA,
-        format=ModelFormat.MLPACKAGE,
-        name="m",
-        source_kind=SourceKind.MLPACKAGE,
-        specification_version=7,
-        model_type="mlProgram",
-        inputs=(TensorSpec(name="x", dtype=DType.FLOAT32, shape=(1,)),),
-        outputs=(),
-    )
-    return JobSpec(
-        job_id=job_id,
-        model=model,
-        inputs=InputSet(sha256=SHA, origin=InputOrigin.GENERATED, tensors=(), seed=0),
-        submitted_at=at,
-        label=label,
-    )
+    return job_spec(job_id, label=label, at=at)
 
 
 # -- the latency rule -----------------------------------------------------------------------

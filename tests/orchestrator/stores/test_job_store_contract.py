@@ -14,23 +14,15 @@ from orchestrator.store import DeviceRecord, DeviceState, JobStore, Schedule
 from orchestrator.stores.memory import MemoryJobStore
 from orchestrator.stores.sql import SqlJobStore, migrate
 from orchestrator.wire import (
-    ComputeUnit,
     DeviceInfo,
     DeviceKind,
-    DType,
-    InputOrigin,
-    InputSet,
     JobSpec,
-    ModelFormat,
-    ModelRef,
-    RunConfig,
     RunResult,
     RunSpec,
     RunStatus,
-    SourceKind,
-    TensorSpec,
 )
 from tests.conftest import need_service
+from tests.factories import job_spec, run_spec
 
 SHA = "b" * 64
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -64,34 +56,11 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[JobStore]:
 
 
 def _job(job_id: str) -> JobSpec:
-    model = ModelRef(
-        sha256=SHA,
-        format=ModelFormat.MLPACKAGE,
-        name="m",
-        source_kind=SourceKind.MLPACKAGE,
-        specification_version=7,
-        model_type="mlProgram",
-        inputs=(TensorSpec(name="x", dtype=DType.FLOAT32, shape=(1,)),),
-        outputs=(),
-    )
-    return JobSpec(
-        job_id=job_id,
-        model=model,
-        inputs=InputSet(sha256=SHA, origin=InputOrigin.GENERATED, tensors=(), seed=0),
-        submitted_at=datetime.now(UTC),
-    )
+    return job_spec(job_id)
 
 
 def _run(job: JobSpec, n: int) -> RunSpec:
-    return RunSpec(
-        run_id=f"{job.job_id}-r{n}",
-        job_id=job.job_id,
-        device_id="emulated-0",
-        compute_unit=ComputeUnit.CPU,
-        model=job.model,
-        inputs=job.inputs,
-        config=RunConfig(),
-    )
+    return run_spec(job, n)
 
 
 def _result(spec: RunSpec, status: RunStatus = RunStatus.PASSED, attempt: int = 1) -> RunResult:
