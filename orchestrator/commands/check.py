@@ -31,9 +31,27 @@ from orchestrator.wire import RunResult, RunStatus
 @click.command()
 @click.argument("model")
 @job_options
-@click.option("--json", "json_path", type=click.Path(path_type=Path), default=None)
-@click.option("--junit", "junit_path", type=click.Path(path_type=Path), default=None)
-@click.option("--html", "html_path", type=click.Path(path_type=Path), default=None)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write every run with its metrics as JSON.",
+)
+@click.option(
+    "--junit",
+    "junit_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write JUnit XML: one test case per device and compute unit.",
+)
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write one self-contained HTML report.",
+)
 @click.option("--quiet", is_flag=True, help="No progress display and no table.")
 @click.pass_obj
 def check(

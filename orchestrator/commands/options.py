@@ -14,7 +14,7 @@ from orchestrator.check import CheckRequest
 from orchestrator.cli import parse_compute_units
 from orchestrator.errors import UsageError
 from orchestrator.intake import ConversionOptions
-from orchestrator.wire import DeviceSelector, Precision, RunConfig
+from orchestrator.wire import Budgets, DeviceSelector, Precision, RunConfig
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,6 +58,30 @@ _JOB_OPTIONS = [
         help="A preset (default, strict, fp16, classification, regression) or a TOML file.",
     ),
     click.option("--label", default=None, help="A name for this job in reports and history."),
+    click.option(
+        "--budget-p50-ms",
+        type=click.FloatRange(min=0),
+        default=None,
+        help="Fail a run (budget_failed) whose median latency is above this.",
+    ),
+    click.option(
+        "--budget-p90-ms",
+        type=click.FloatRange(min=0),
+        default=None,
+        help="Fail a run whose 90th-percentile latency is above this.",
+    ),
+    click.option(
+        "--budget-peak-mb",
+        type=click.FloatRange(min=0),
+        default=None,
+        help="Fail a run whose peak memory is above this many MiB.",
+    ),
+    click.option(
+        "--budget-ram-share",
+        type=click.FloatRange(min=0, max=1, min_open=True),
+        default=None,
+        help="Fail a run whose peak memory is above this share of RAM.",
+    ),
 ]
 
 _TARGET_OPTIONS = [
@@ -103,6 +127,14 @@ def build_request(model: str, **opts: Any) -> CheckRequest:
         iterations=int(opts["iterations"]),
         timeout_s=float(opts["timeout_s"]),
         tolerance=_tolerance_text(tolerance),
+        budgets=Budgets(
+            p50_ms=opts["budget_p50_ms"],
+            p90_ms=opts["budget_p90_ms"],
+            peak_memory_bytes=None
+            if opts["budget_peak_mb"] is None
+            else int(opts["budget_peak_mb"] * 2**20),
+            peak_memory_share_of_ram=opts["budget_ram_share"],
+        ),
     )
     return CheckRequest(
         model=model,

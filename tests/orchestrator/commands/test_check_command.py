@@ -262,3 +262,28 @@ def test_nan_in_the_inputs_is_a_warning_carried_into_the_results(
     (result,) = read_json(path).results
     assert any("NaN" in w for w in result.warnings)
     assert "NaN" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_latency_budget_the_run_breaks_is_budget_failed_with_exit_1(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    code = main(
+        [
+            "check",
+            "examples/cnn.py:build",
+            "--iterations",
+            "2",
+            "--warmup",
+            "0",
+            "--budget-p50-ms",
+            "0.000001",
+            "--quiet",
+            "--json",
+            str(path),
+        ]
+    )
+    assert code == 1
+    (result,) = read_json(path).results
+    assert result.status is RunStatus.BUDGET_FAILED
+    assert result.budget_violations
+    assert "p50" in result.budget_violations[0]
