@@ -1,19 +1,25 @@
-"""Where an agent's devices come from: emulated devices by configuration, fake iPhones, and
-any ``module:function`` returning devices (custom backends; tests use it for slow devices).
+"""Where an agent's devices come from: attached iPhones (usbmuxd), the host Mac, emulated
+devices by configuration, fake iPhones, and any ``module:function`` returning devices (custom
+backends; tests use it for slow devices and for fake iPhones with scripted faults).
 
 Each source is called on every discovery pass, so a source that stops listing a device makes
-the agent stop serving it, and one that lists it again brings it back. Real iPhones and the
-host Mac join here once their backends offer a discovery function.
+the agent stop serving it, and one that lists it again brings it back: iPhones that are
+plugged in, unplugged, held back by their device check or quarantined come and go this way.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from agent.device import Device, RunOutcome, RunRequest
-from orchestrator.errors import UsageError
+from orchestrator.errors import TransportUnavailable, UsageError
 from orchestrator.wire import DeviceInfo
+
+if TYPE_CHECKING:
+    from agent.ios.config import IosConfig
+    from agent.ios.transport import DeviceTransport
 
 DeviceSource = Callable[[], Sequence[Device]]
 
@@ -44,6 +50,56 @@ def emulated_source(count: int, *, first: int = 0) -> DeviceSource:
     from agent.devices.emulated import EmulatedDevice
 
     devices: list[Device] = [EmulatedDevice(first + i) for i in range(count)]
+    return lambda: devices
+
+
+def open_ios_transport(config: IosConfig) -> DeviceTransport:
+    """The real transport: usbmuxd through pymobiledevice3 (imported only here, on demand).
+    Tests replace this function to put fake iPhones behind ``ios_source`` and
+    ``pomar devices --check``."""
+    from agent.ios.pmd3 import Pmd3Transport
+
+    return Pmd3Transport(config)
+
+
+USBMUXD_HINT = (
+    "usbmuxd always runs on macOS; on Linux install and start usbmuxd, or point "
+    "USBMUXD_SOCKET_ADDRESS at one"
+)
+
+
+def require_usbmuxd(transport: DeviceTransport) -> None:
+    """Raise ``TransportUnavailable`` in one clear line when iPhones cannot even be listed."""
+    try:
+        transport.list_devices()
+    except TransportUnavailable as exc:
+        raise TransportUnavailable(
+            f"cannot list iPhones: no usbmuxd answers on this host ({exc.message})",
+            hint=USBMUXD_HINT,
+        ) from None
+
+
+def ios_source(
+    config: IosConfig, transport: DeviceTransport | None = None, *, recheck_s: float = 30.0
+) -> DeviceSource:
+    """The iPhones attached now that pass their device check (``pomar agent --ios``).
+
+    ``transport`` defaults to usbmuxd; listing raises ``TransportUnavailable`` when usbmuxd
+    has never answered. Phones held back (not ready, quarantined) are checked again every
+    ``recheck_s`` seconds."""
+    from agent.ios.attached import AttachedIphones
+
+    return AttachedIphones(transport or open_ios_transport(config), config, recheck_s=recheck_s)
+
+
+def mac_source() -> DeviceSource:
+    """This Mac, running Core ML through coremltools (``pomar agent --mac``). Raises
+    ``DeviceNotReady`` with the reason on any other OS or without Core ML bindings."""
+    from agent.devices.mac import MacDevice
+
+    device = MacDevice()
+    device.check_ready()
+    devices: list[Device] = [device]
     return lambda: devices
 
 

@@ -49,5 +49,6 @@ class QuarantinePolicy:
             return f"healthy ({self.consecutive_failures} infrastructure failures in a row)"
         return (
             f"quarantined after {self.consecutive_failures} infrastructure failures in a row"
-            f" (last: {self.last_reason}); run `pomar devices --check` to release it"
+            f" (last: {self.last_reason}); the agent serves it again once its device check"
+            " passes (`pomar devices --check` on the agent's host shows what is missing)"
         )

@@ -1,14 +1,18 @@
-"""``pomar devices`` and ``pomar pools``: what the farm has, who is busy, who is lost."""
+"""``pomar devices`` and ``pomar pools``: what the farm has, who is busy, who is lost; and
+``pomar devices --check``: what each iPhone attached to this host is missing, with the fix."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.table import Table
 
+from orchestrator.commands.agent import BUNDLE_ID_OPTION, IPA_OPTION
+from orchestrator.errors import UsageError
 from orchestrator.leases import Heartbeat
 from orchestrator.routing import device_pools
 from orchestrator.settings import Settings
@@ -47,9 +51,34 @@ def _rows(settings: Settings) -> list[dict[str, object]]:
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Check the iPhones attached to THIS host instead (no farm needed): trust, lock, "
+    "Developer Mode, disk image, tunnel, harness app, storage, each with its fix. "
+    "Exit 0 when every phone is ready, 3 otherwise (also when none is attached).",
+)
+@click.option(
+    "--install", is_flag=True, help="With --check: install or update the harness app (--ipa)."
+)
+@IPA_OPTION
+@BUNDLE_ID_OPTION
 @click.pass_obj
-def devices(settings: Settings, as_json: bool) -> int:
-    """Every device the farm has seen: kind, product, OS, state, current run, last heartbeat."""
+def devices(
+    settings: Settings,
+    as_json: bool,
+    check: bool,
+    install: bool,
+    ipa: Path | None,
+    bundle_id: str | None,
+) -> int:
+    """Every device the farm has seen: kind, product, OS, state, current run, last heartbeat.
+
+    With --check, what each iPhone attached here needs before it can run."""
+    if install and not check:
+        raise UsageError("--install goes with --check", hint="pomar devices --check --install")
+    if check:
+        return _check(as_json, install, ipa, bundle_id)
     rows = _rows(settings)
     if as_json:
         click.echo(json.dumps({"devices": rows}))
@@ -95,3 +124,56 @@ def pools(settings: Settings, as_json: bool) -> int:
         table.add_row(pool, str(c["devices"]), str(c["live"]), str(c["busy"]))
     Console().print(table)
     return 0
+
+
+def _check(as_json: bool, install: bool, ipa: Path | None, bundle_id: str | None) -> int:
+    from agent.discovery import open_ios_transport, require_usbmuxd
+    from agent.ios.bundle import harness_config
+    from agent.ios.checks import check_devices
+    from orchestrator.cli import EXIT_INFRA, EXIT_OK
+
+    if install and ipa is None:
+        raise UsageError(
+            "--install needs the signed harness app",
+            hint="pass --ipa PATH or set POMAR_HARNESS_APP (build it with "
+            "ios_harness/scripts/build_ipa.sh)",
+        )
+    config = harness_config(ipa, bundle_id)
+    transport = open_ios_transport(config)
+    try:
+        require_usbmuxd(transport)
+        checks = check_devices(transport, config, install=install)
+    finally:
+        close = getattr(transport, "close", None)
+        if callable(close):
+            close()
+    ready = bool(checks) and all(c.ok for c in checks)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "ready": ready,
+                    "devices": [
+                        {
+                            "udid": c.udid,
+                            "marketing_name": c.marketing_name,
+                            "product_type": c.product_type,
+                            "ios_version": c.ios_version,
+                            "app_version": c.app_version,
+                            "ready": c.ok,
+                            "problems": [
+                                {"what": p.what, "detail": p.detail, "fix": p.fix}
+                                for p in c.problems
+                            ],
+                        }
+                        for c in checks
+                    ],
+                }
+            )
+        )
+    elif not checks:
+        click.echo("no iPhone attached to this host (connect one by USB and tap Trust)")
+    else:
+        for c in checks:
+            click.echo("\n".join(c.lines()))
+    return EXIT_OK if ready else EXIT_INFRA
