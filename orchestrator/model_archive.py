@@ -53,11 +53,18 @@ def write_package_zip(package: Path, destination: Path) -> None:
                     hint="copy the package with the link resolved (cp -RL) and try again",
                 )
             files.append((path.relative_to(package).as_posix(), path))
+        if not names and not dirs and Path(root) != package:
+            # An empty folder can be an item of the package (the weights folder of a model
+            # without weights): Core ML refuses the package if it is missing.
+            files.append((Path(root).relative_to(package).as_posix() + "/", Path(root)))
     files.sort()
     with zipfile.ZipFile(destination, "w", compression=zipfile.ZIP_STORED) as archive:
         for arcname, path in files:
             info = zipfile.ZipInfo(arcname, date_time=_FIXED_TIME)
             info.external_attr = _FILE_MODE
+            if arcname.endswith("/"):
+                archive.writestr(info, b"")
+                continue
             info.create_system = 3  # unix, whatever the host: keeps the header bytes stable
             if arcname == "Manifest.json":
                 archive.writestr(info, canonical_manifest(path.read_bytes()))
@@ -159,9 +166,10 @@ def _extract_package(archive_path: Path, destination: Path) -> None:
                         f"model archive entry {info.filename!r} escapes the package",
                         hint="the artifact was not written by Pomar; submit the model again",
                     )
-                if info.is_dir():
-                    continue
                 out = destination.joinpath(*name.parts)
+                if info.is_dir():
+                    out.mkdir(parents=True, exist_ok=True)
+                    continue
                 out.parent.mkdir(parents=True, exist_ok=True)
                 with archive.open(info) as src, out.open("wb") as dst:
                     shutil.copyfileobj(src, dst, 1 << 20)

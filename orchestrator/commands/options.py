@@ -32,6 +32,11 @@ _JOB_OPTIONS = [
     ),
     click.option("--deployment-target", default=None, help="Minimum deployment target: iOS16."),
     click.option("--input-names", default=None, help="Comma-separated names for the inputs."),
+    click.option(
+        "--input-shapes",
+        default=None,
+        help="Input shapes for a TorchScript file that does not record them: 1x3x224x224,1x10.",
+    ),
     click.option("--output-names", default=None, help="Comma-separated names for the outputs."),
     click.option(
         "--inputs",
@@ -139,7 +144,11 @@ def build_request(model: str, **opts: Any) -> CheckRequest:
     return CheckRequest(
         model=model,
         conversion=_conversion_options(
-            precision, opts["deployment_target"], opts["input_names"], opts["output_names"]
+            precision,
+            opts["deployment_target"],
+            opts["input_names"],
+            opts["output_names"],
+            opts["input_shapes"],
         ),
         config=config,
         inputs_path=opts["inputs_path"],
@@ -154,11 +163,13 @@ def _conversion_options(
     deployment_target: str | None,
     input_names: str | None,
     output_names: str | None,
+    input_shapes: str | None = None,
 ) -> ConversionOptions:
     fields: dict[str, object] = {
         "precision": precision,
         "input_names": _names(input_names),
         "output_names": _names(output_names),
+        "input_shapes": _shapes(input_shapes),
     }
     if deployment_target is not None:
         fields["deployment_target"] = deployment_target
@@ -169,6 +180,22 @@ def _conversion_options(
             f"bad --deployment-target '{deployment_target}'",
             hint="use a target such as iOS16, iOS17 or iOS18",
         ) from None
+
+
+def _shapes(text: str | None) -> tuple[tuple[int, ...], ...] | None:
+    """``1x3x224x224,1x10`` → ((1, 3, 224, 224), (1, 10))."""
+    if text is None:
+        return None
+    shapes: list[tuple[int, ...]] = []
+    for part in text.split(","):
+        dims = part.strip().lower().split("x")
+        if not all(d.strip().isdigit() and int(d) > 0 for d in dims):
+            raise UsageError(
+                f"bad --input-shapes '{text}'",
+                hint="give one shape per input as positive sizes joined by x: 1x3x224x224,1x10",
+            )
+        shapes.append(tuple(int(d) for d in dims))
+    return tuple(shapes)
 
 
 def _names(text: str | None) -> tuple[str, ...] | None:

@@ -239,7 +239,7 @@ def _example_inputs(source: SourceModel, options: ConversionOptions) -> tuple[An
     if source.example_inputs is None:
         raise ConversionError(
             "the TorchScript file does not record the input shapes it was traced with",
-            hint="give the shapes (input_shapes), or save with torch.jit.trace on torch 2.x",
+            hint="give the shapes with --input-shapes 1x3x224x224,…, or save with torch.jit.trace",
         )
     return source.example_inputs
 

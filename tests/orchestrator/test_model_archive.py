@@ -161,3 +161,19 @@ def test_the_archive_module_does_not_import_torch_or_coremltools() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_an_empty_folder_of_a_package_survives_storing_and_unpacking(tmp_path: Path) -> None:
+    from orchestrator.artifact_stores.local import LocalArtifactStore
+    from orchestrator.model_archive import store_model, unpack_model
+    from tests.factories import model_ref
+
+    package = tmp_path / "m.mlpackage"
+    (package / "Data" / "com.apple.CoreML" / "weights").mkdir(parents=True)
+    (package / "Data" / "com.apple.CoreML" / "model.mlmodel").write_bytes(b"spec")
+    (package / "Manifest.json").write_text("{}")
+    store = LocalArtifactStore(tmp_path / "store")
+    sha, _ = store_model(store, package)
+    unpacked = unpack_model(store, model_ref(sha), tmp_path / "cache")
+    assert (unpacked / "Data" / "com.apple.CoreML" / "weights").is_dir()
+    assert (unpacked / "Data" / "com.apple.CoreML" / "model.mlmodel").read_bytes() == b"spec"

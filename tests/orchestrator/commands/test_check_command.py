@@ -287,3 +287,25 @@ def test_a_latency_budget_the_run_breaks_is_budget_failed_with_exit_1(tmp_path: 
     assert result.status is RunStatus.BUDGET_FAILED
     assert result.budget_violations
     assert "p50" in result.budget_violations[0]
+
+
+@pytest.mark.slow
+def test_a_scripted_torchscript_file_runs_once_its_input_shapes_are_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import torch
+
+    class Scale(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.relu(x) * 2.0
+
+    path = tmp_path / "scripted.pt"
+    torch.jit.script(Scale()).save(str(path))
+    assert main(["check", str(path), "--quiet"]) == 2
+    assert "input-shapes" in _one_error_line(capsys.readouterr().err)
+    assert main(["check", str(path), "--input-shapes", "1x4", "--quiet"]) == 0
+
+
+def test_malformed_input_shapes_are_bad_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "examples/cnn.py:build", "--input-shapes", "1x3xfoo"]) == 2
+    assert "1x3x224x224" in _one_error_line(capsys.readouterr().err)
