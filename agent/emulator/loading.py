@@ -100,12 +100,32 @@ def load_model(model: Any) -> LoadedModel:
     )
 
 
+_GRAYSCALE, _GRAYSCALE_FLOAT16 = 10, 40
+"""``ImageFeatureType.ColorSpace`` values with one channel (RGB and BGR have three)."""
+
+
+def _image_input(feature: Any) -> FeatureSpec:
+    """An image input as the program sees it: pixel values 0..255 as a (1, C, H, W) tensor in
+    the image's channel order; the model's own scale and bias ops follow in the program."""
+    image = feature.type.imageType
+    space = int(image.colorSpace)
+    channels = 1 if space in (_GRAYSCALE, _GRAYSCALE_FLOAT16) else 3
+    dtype = np.dtype(np.float16 if space == _GRAYSCALE_FLOAT16 else np.float32)
+    flexible = image.WhichOneof("SizeFlexibility") is not None
+    return FeatureSpec(
+        feature.name, dtype, (1, channels, int(image.height), int(image.width)), flexible
+    )
+
+
 def _feature(feature: Any, role: str) -> FeatureSpec:
     kind = feature.type.WhichOneof("Type")
+    if kind == "imageType" and role == "input":
+        return _image_input(feature)
     if kind != "multiArrayType":
         raise ModelError(
-            f"{role} '{feature.name}' is a {kind}; the emulator supports multi-array features only",
-            hint="convert with ct.TensorType inputs and outputs",
+            f"{role} '{feature.name}' is a {kind}; the emulator takes multi-array and image "
+            "inputs and multi-array outputs",
+            hint="convert with ct.TensorType outputs",
         )
     array = feature.type.multiArrayType
     dtype = _ARRAY_DTYPES.get(array.dataType)
