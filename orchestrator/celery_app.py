@@ -83,6 +83,12 @@ def make_app(broker_url: str | None, *, name: str = "pomar") -> Celery:
         # A run whose agent died is not left to this: the reconciler sees its device stop
         # heartbeating and requeues it as the next attempt within seconds.
         transport_options["visibility_timeout"] = 4 * 3600
+        # Job priority (0-9): kombu's Redis transport keeps one list per priority step
+        # (``<queue>:<step>``) and BRPOPs them in ascending step order, so step 0 is served
+        # first. Every Pomar process builds its app here, so all agree on the key names.
+        transport_options.update(
+            priority_steps=list(range(10)), sep=":", queue_order_strategy="priority"
+        )
     app.conf.update(
         task_serializer="json",
         result_serializer="json",
@@ -154,9 +160,20 @@ def _roles(app: Celery) -> Roles:
 _PUBLISH_RETRY = {"max_retries": 40, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 2}
 
 
-def send_run(app: Celery, spec: RunSpec, queue: str) -> None:
-    """Enqueue a run on a device or pool queue."""
-    _send(app, EXECUTE_RUN, [spec.model_dump_json()], queue)
+DEFAULT_PRIORITY = 5
+"""``JobSpec.priority`` when unset: 0 is least urgent, 9 most urgent."""
+
+
+def broker_priority(priority: int) -> int:
+    """Pomar's priority (9 = most urgent) as kombu's Redis priority, where *lower* numbers
+    are served first (the opposite of AMQP): 9 becomes 0, 0 becomes 9."""
+    return 9 - min(9, max(0, priority))
+
+
+def send_run(app: Celery, spec: RunSpec, queue: str, priority: int = DEFAULT_PRIORITY) -> None:
+    """Enqueue a run on a device or pool queue. Among the messages waiting on one queue,
+    a higher ``priority`` (its job's, 0-9, 9 most urgent) is delivered first."""
+    _send(app, EXECUTE_RUN, [spec.model_dump_json()], queue, priority=broker_priority(priority))
 
 
 def send_run_started(app: Celery, run_id: str, device_udid: str, attempt: int) -> None:
@@ -167,9 +184,18 @@ def send_result(app: Celery, result: RunResult) -> None:
     _send(app, RECORD_RESULT, [result.model_dump_json()], RESULTS_QUEUE)
 
 
-def _send(app: Celery, task: str, args: list[Any], queue: str) -> None:
+def _send(
+    app: Celery, task: str, args: list[Any], queue: str, *, priority: int | None = None
+) -> None:
     try:
-        app.send_task(task, args=args, queue=queue, retry=True, retry_policy=_PUBLISH_RETRY)
+        app.send_task(
+            task,
+            args=args,
+            queue=queue,
+            priority=priority,
+            retry=True,
+            retry_policy=_PUBLISH_RETRY,
+        )
     except (OSError, KombuError) as exc:  # retries ran out
         raise BrokerError(
             f"cannot publish to the broker: {exc.__class__.__name__}",

@@ -32,6 +32,8 @@ NO_DEVICE = DeviceInfo(
 )
 """The device of a result the coordinator writes itself (a run no device ever ran)."""
 
+_PRIORITY_CACHE = 10_000
+
 
 class Coordinator:
     """Submits jobs and records results (the ``ResultRecorder`` of the results worker).
@@ -57,6 +59,8 @@ class Coordinator:
         self.liveness = liveness
         self.max_attempts = max_attempts
         self.wait_s = wait_s
+        self._priorities: dict[str, int] = {}
+        """Job priority by job id: every dispatch of a run (retries too) carries its job's."""
 
     # -- submitting -------------------------------------------------------------------------
 
@@ -69,6 +73,7 @@ class Coordinator:
         else:
             runs = plan_runs(job, self.known_devices())
         self.store.add_job(job, runs)
+        self._remember_priority(job.job_id, job.priority)
         live = self._live()
         for spec, _ in runs:
             record = self.store.get_run(spec.run_id)
@@ -91,8 +96,9 @@ class Coordinator:
     ) -> bool:
         """Hand a queued run to the broker if a live device can take it; otherwise say why it
         waits, and fail it once its deadline passed. True when it was sent."""
+        priority = self._priority(record.spec.job_id)
         if self.liveness is None:
-            send_run(self.app, record.spec, record.queue)
+            send_run(self.app, record.spec, record.queue, priority)
             return True
         live = self._live() if live is None else live
         kind, name = target_of(record.queue)
@@ -111,7 +117,7 @@ class Coordinator:
             queue = device_queue(others[0].info.udid)
         # The flag first: a reconciler pass in between must not enqueue it a second time.
         self.liveness.set_run(record.run_id, str(record.attempt))
-        send_run(self.app, record.spec, queue)
+        send_run(self.app, record.spec, queue, priority)
         if record.detail and record.detail.startswith("waiting"):
             self.store.set_waiting(record.run_id, None, None)
         return True
@@ -213,6 +219,18 @@ class Coordinator:
         if self.store.record_result(result):
             log.warning("run %s failed: %s", record.run_id, error)
             self._done(record.run_id)
+
+    def _priority(self, job_id: str) -> int:
+        found = self._priorities.get(job_id)
+        if found is None:
+            found = self.store.get_job(job_id).priority
+            self._remember_priority(job_id, found)
+        return found
+
+    def _remember_priority(self, job_id: str, priority: int) -> None:
+        if len(self._priorities) >= _PRIORITY_CACHE:
+            self._priorities.clear()  # a coordinator lives for weeks; re-reading is cheap
+        self._priorities[job_id] = priority
 
     def _done(self, run_id: str) -> None:
         if self.liveness is not None:

@@ -87,7 +87,7 @@ Sent = list[tuple[str, int, str]]
 def sent(monkeypatch: pytest.MonkeyPatch) -> Sent:
     calls: Sent = []
 
-    def capture(app: Celery, spec: RunSpec, queue: str) -> None:
+    def capture(app: Celery, spec: RunSpec, queue: str, priority: int = 5) -> None:
         calls.append((spec.run_id, spec.attempt, queue))
 
     monkeypatch.setattr(coordinator_module, "send_run", capture)
