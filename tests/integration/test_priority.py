@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from orchestrator.wire import DeviceSelector, RunStatus
@@ -36,12 +38,15 @@ def test_an_urgent_job_submitted_after_a_relaxed_one_runs_first_on_a_busy_device
     (low,) = farm.coordinator.submit(relaxed)
     (high,) = farm.coordinator.submit(urgent)
     farm_procs.release(UDID)
-    for spec in (busy, low, high):
-        wait_for("every run to finish", lambda s=spec: status(s.run_id).finished)  # type: ignore[misc]
-    records = {s.run_id: farm.store.get_run(s.run_id) for s in (low, high)}
-    started = {
-        run_id: r.result.started_at
-        for run_id, r in records.items()
-        if r is not None and r.result is not None
-    }
-    assert started[high.run_id] < started[low.run_id]
+    wait_for(
+        "every run to finish", lambda: all(status(s.run_id).finished for s in (busy, low, high))
+    )
+    assert started_at(farm_procs, high.run_id) < started_at(farm_procs, low.run_id)
+
+
+def started_at(farm_procs: FarmProcesses, run_id: str) -> datetime:
+    record = farm_procs.client().store.get_run(run_id)
+    assert record is not None
+    assert record.result is not None
+    assert record.result.started_at is not None
+    return record.result.started_at
