@@ -3,7 +3,8 @@
 Arrays are walked in chunks of ``chunk_elements`` (memory-mapped ``.npy`` files work), so a
 100 MB output costs a few chunk-sized temporaries, never several full copies. fp32 and fp16
 outputs against an fp32 or fp16 reference are computed in float32 (see :class:`_Accumulator`);
-anything else is widened to float64 per chunk, which makes int32 outputs exact. Sums are always
+integer and boolean outputs against an integer reference in exact integers (see
+:mod:`orchestrator.parity.integer`); anything else is widened to float64 per chunk. Sums are always
 accumulated in float64, and no metric calls BLAS (see :meth:`_Scratch.sum_squares`).
 
 Non-finite values: NaN and Inf are counted on each side. Positions where both sides hold the same
@@ -23,6 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from orchestrator.parity.integer import IntegerScratch, is_integer, measure_integer_chunk
 from orchestrator.parity.ulp import UlpScratch, ulp_distance_max
 from orchestrator.wire import OutputMetrics
 
@@ -245,6 +247,8 @@ class _Accumulator:
             and self.tol_const <= 1e30
         )
         self.fast = _Scratch(self.size, np.dtype(np.float32)) if fast else None
+        integer = is_integer(reference_dtype) and is_integer(actual_dtype)
+        self.integer = IntegerScratch(self.size) if integer else None
         self._wide: _Scratch | None = None
         self.n = 0
         self.total = _Chunk()
@@ -261,6 +265,17 @@ class _Accumulator:
         chunk = None
         if self.fast is not None:
             chunk = self._measure(self.fast, ref_chunk, act_chunk, offset)
+        elif self.integer is not None:
+            chunk = measure_integer_chunk(
+                _Chunk(),
+                self.integer,
+                ref_chunk,
+                act_chunk,
+                offset,
+                floor=self.floor,
+                tol_const=self.tol_const,
+                rtol=self.params.rtol,
+            )
         if chunk is None:
             chunk = self._measure(self.wide, ref_chunk, act_chunk, offset)
             assert chunk is not None  # float64 sums of float32/int values cannot overflow
