@@ -5,6 +5,8 @@ backends; tests use it for slow devices and for fake iPhones with scripted fault
 Each source is called on every discovery pass, so a source that stops listing a device makes
 the agent stop serving it, and one that lists it again brings it back: iPhones that are
 plugged in, unplugged, held back by their device check or quarantined come and go this way.
+A source may also have a ``held()`` method listing ``(device, reason)`` for devices present
+but not to be served; the agent heartbeats those as ``quarantined``.
 """
 
 from __future__ import annotations
@@ -128,9 +130,22 @@ def factory_source(spec: str) -> DeviceSource:
         ) from None
     if not callable(factory):
         raise UsageError(f"device source '{spec}' is not callable")
+    return _FactorySource(factory)
 
-    def source() -> Sequence[Device]:
-        found: Sequence[Device] = factory()
+
+class _FactorySource:
+    """A ``module:function`` source; the function's own ``held`` attribute, when it has one,
+    lists its held-back devices (see ``agent.serve.Agent``)."""
+
+    def __init__(self, factory: Callable[[], Sequence[Device]]) -> None:
+        self._factory = factory
+
+    def __call__(self) -> Sequence[Device]:
+        return self._factory()
+
+    def held(self) -> Sequence[tuple[Device, str]]:
+        held_of = getattr(self._factory, "held", None)
+        if not callable(held_of):
+            return ()
+        found: Sequence[tuple[Device, str]] = held_of()
         return found
-
-    return source

@@ -109,21 +109,21 @@ class ServedDevice:
             self._set(DeviceState.IDLE, None)
 
     def beat(self) -> None:
+        # Under the lock, so that once retire() returns no late beat of ours can land over
+        # the heartbeat of whatever serves this udid next (its held-back beat, say).
         with self._lock:
-            state, run_id, retired = self._state, self._run_id, self._retired
-            last_run_id = self._last_run_id
-        if retired:
-            return
-        self.liveness.acquire(self.device_udid, self.config.name, self.config.ttl_s)
-        beat = Heartbeat(
-            info=self.device.info,
-            state=state,
-            agent=self.config.name,
-            at=datetime.now(UTC),
-            run_id=run_id,
-            last_run_id=last_run_id,
-        )
-        self.liveness.beat(beat, self.config.ttl_s)
+            if self._retired:
+                return
+            self.liveness.acquire(self.device_udid, self.config.name, self.config.ttl_s)
+            beat = Heartbeat(
+                info=self.device.info,
+                state=self._state,
+                agent=self.config.name,
+                at=datetime.now(UTC),
+                run_id=self._run_id,
+                last_run_id=self._last_run_id,
+            )
+            self.liveness.beat(beat, self.config.ttl_s)
 
     def _set(self, state: DeviceState, run_id: str | None) -> None:
         with self._lock:
@@ -134,8 +134,48 @@ class ServedDevice:
             log.warning("heartbeat of %s failed: %s", self.device_udid, exc.one_line())
 
 
+class HeldDevice:
+    """A device that is present but takes no runs (its check fails, or it is quarantined):
+    no worker, only a ``quarantined`` heartbeat with the reason, so the farm shows it as
+    such instead of ``lost`` and routes nothing to it."""
+
+    def __init__(self, device: Device, reason: str, liveness: Liveness, config: AgentConfig):
+        self.device = device
+        self.reason = reason
+        self.liveness = liveness
+        self.config = config
+        self._lock = threading.Lock()
+        self._retired = False
+
+    @property
+    def device_udid(self) -> str:
+        return self.device.info.udid
+
+    def retire(self) -> None:
+        """It is served again or gone: never heartbeat it as held again."""
+        with self._lock:
+            self._retired = True
+
+    def beat(self) -> None:
+        with self._lock:
+            if self._retired:
+                return
+            if not self.liveness.acquire(self.device_udid, self.config.name, self.config.ttl_s):
+                return  # another agent owns it; its heartbeat is that agent's to give
+            beat = Heartbeat(
+                info=self.device.info,
+                state=DeviceState.QUARANTINED,
+                agent=self.config.name,
+                at=datetime.now(UTC),
+                detail=self.reason,
+            )
+            self.liveness.beat(beat, self.config.ttl_s)
+
+
 class Agent:
-    """Serves the devices its sources list, until stopped."""
+    """Serves the devices its sources list, until stopped. A source may also have a
+    ``held()`` method listing ``(device, reason)`` pairs present but not to be served: those
+    are heartbeated as ``quarantined`` (see :class:`HeldDevice`)."""
 
     def __init__(
         self,
@@ -151,6 +191,7 @@ class Agent:
         self.artifacts = artifacts
         self.cache_dir = cache_dir
         self._served: dict[str, tuple[ServedDevice, WorkerThread]] = {}
+        self._held: dict[str, HeldDevice] = {}
         self._lock = threading.Lock()
 
     @property
@@ -161,20 +202,57 @@ class Agent:
     def discover(self) -> None:
         """Start serving new devices, stop serving vanished ones."""
         present: dict[str, Device] = {}
+        held: dict[str, tuple[Device, str]] = {}
         for source in self.sources:
             for device in source():
                 labelled = LabelledDevice(device, self.config.labels, self.config.name)
                 present[labelled.info.udid] = labelled
+            held_of = getattr(source, "held", None)
+            for device, reason in held_of() if callable(held_of) else ():
+                labelled = LabelledDevice(device, self.config.labels, self.config.name)
+                held[labelled.info.udid] = (labelled, reason)
         for udid in [u for u in self.udids if u not in present]:
             self._stop(udid)
+        self._update_held({u: h for u, h in held.items() if u not in present}, present)
         for udid, device in present.items():
             if udid not in self._served:
                 self._start(device)
 
+    def _update_held(self, held: dict[str, tuple[Device, str]], present: dict[str, Device]) -> None:
+        with self._lock:
+            gone = {u: h for u, h in self._held.items() if u not in held}
+            for udid in gone:
+                del self._held[udid]
+            fresh: list[HeldDevice] = []
+            for udid, (device, reason) in held.items():
+                current = self._held.get(udid)
+                if current is None:
+                    current = HeldDevice(device, reason, self.liveness, self.config)
+                    self._held[udid] = current
+                    fresh.append(current)
+                current.reason = reason
+        for udid, leaving in gone.items():
+            leaving.retire()
+            if udid not in present:  # unplugged: it is lost now, not held
+                try:
+                    self.liveness.forget(udid)
+                    self.liveness.release(udid, self.config.name)
+                except InfrastructureError as exc:
+                    log.warning("could not release %s: %s", udid, exc.one_line())
+        for entering in fresh:
+            # Beat at once: the served worker just stopped and dropped its heartbeat.
+            udid = entering.device_udid
+            try:
+                entering.beat()
+            except InfrastructureError as exc:
+                log.warning("heartbeat of %s failed: %s", udid, exc.one_line())
+            log.warning("%s held back (shown quarantined): %s", udid, entering.reason)
+
     def beat_all(self) -> None:
         with self._lock:
-            served = [s for s, _ in self._served.values()]
-        for device in served:
+            beating: list[ServedDevice | HeldDevice] = [s for s, _ in self._served.values()]
+            beating += self._held.values()
+        for device in beating:
             try:
                 device.beat()
             except InfrastructureError as exc:
@@ -192,6 +270,7 @@ class Agent:
                     log.warning("discovery: %s", exc.one_line())
                 stop.wait(self.config.discover_s)
         finally:
+            self._update_held({}, {})
             stoppers = [self._stop(udid) for udid in self.udids]
             for stopper in stoppers:
                 stopper.join(60)

@@ -20,7 +20,7 @@ from orchestrator.celery_app import device_queue, send_run
 from orchestrator.judge import judge
 from orchestrator.leases import RUN_CANCELLED, RUN_DONE, Heartbeat, Liveness
 from orchestrator.routing import device_pools, expand_job, plan_runs, target_of
-from orchestrator.store import JobStore, RunRecord
+from orchestrator.store import DeviceState, JobStore, RunRecord
 from orchestrator.wire import DeviceInfo, DeviceKind, JobSpec, RunResult, RunSpec, RunStatus
 
 __all__ = ["Coordinator", "expand_job"]
@@ -102,10 +102,12 @@ class Coordinator:
             return True
         live = self._live() if live is None else live
         kind, name = target_of(record.queue)
+        # A quarantined device heartbeats but serves no queue: it cannot take the run.
+        takers = {u: hb for u, hb in live.items() if hb.state is not DeviceState.QUARANTINED}
         if kind == "device":
-            candidates = [hb for u, hb in live.items() if u == name]
+            candidates = [hb for u, hb in takers.items() if u == name]
         else:
-            candidates = [hb for hb in live.values() if name in device_pools(hb.info)]
+            candidates = [hb for hb in takers.values() if name in device_pools(hb.info)]
         if not candidates:
             self._wait(record, f"{kind} '{name}'")
             return False

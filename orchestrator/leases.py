@@ -42,6 +42,8 @@ class Heartbeat:
     run_id: str | None = None
     last_run_id: str | None = None
     """The run this device finished last: its result is on its way to the coordinator."""
+    detail: str | None = None
+    """Why a ``quarantined`` device takes no runs (held back by its check, or quarantined)."""
 
     def to_json(self) -> str:
         return json.dumps(
@@ -52,6 +54,7 @@ class Heartbeat:
                 "at": self.at.isoformat(),
                 "run_id": self.run_id,
                 "last_run_id": self.last_run_id,
+                "detail": self.detail,
             }
         )
 
@@ -65,6 +68,7 @@ class Heartbeat:
             at=datetime.fromisoformat(data["at"]),
             run_id=data.get("run_id"),
             last_run_id=data.get("last_run_id"),
+            detail=data.get("detail"),
         )
 
 

@@ -5,6 +5,8 @@ served only while its device check passes: one that attaches locked, untrusted, 
 Developer Mode or without the harness app is held back, and so is one the quarantine policy
 took out after repeated infrastructure failures. Held phones are checked again every
 ``recheck_s`` and served as soon as a check passes; each change is logged once, with the fix.
+:meth:`AttachedIphones.held` lists them with the reason, so the agent keeps heartbeating them
+as ``quarantined`` (present, taking no runs) rather than letting them look lost.
 """
 
 from __future__ import annotations
@@ -77,6 +79,15 @@ class AttachedIphones:
                 self._check(udid, phone, now)
         return self._served()
 
+    def held(self) -> list[tuple[Device, str]]:
+        """Phones attached and opened but not served now, each with why (from the last
+        discovery pass). A phone that could not even be opened has no facts to report."""
+        return [
+            (p.device, _why(p.device, p.reason))
+            for p in self._phones.values()
+            if not p.served and p.device is not None
+        ]
+
     def close(self) -> None:
         """Close every session (the agent is stopping)."""
         for udid in list(self._phones):
@@ -112,3 +123,14 @@ class AttachedIphones:
 
     def _served(self) -> list[Device]:
         return [p.device for p in self._phones.values() if p.served and p.device is not None]
+
+
+def _why(device: IosDevice, reason: str | None) -> str:
+    """The latest reason, still saying "quarantined" after a recheck found something else."""
+    quarantine = device.quarantine
+    if not quarantine.quarantined:
+        return reason or "held back"
+    described = quarantine.describe()
+    if reason is None or reason == described:
+        return described
+    return f"{reason} (quarantined after {quarantine.consecutive_failures} infrastructure failures)"

@@ -20,7 +20,8 @@ from orchestrator.store import DeviceRecord, DeviceState
 
 
 def device_rows(known: list[DeviceRecord], live: dict[str, Heartbeat]) -> list[dict[str, object]]:
-    """Every device ever seen, its state from its heartbeat (``lost`` when it has none)."""
+    """Every device ever seen, its state from its heartbeat (``lost`` when it has none;
+    ``quarantined``, with the reason in ``detail``, when its agent holds it back)."""
     by_id = {d.info.udid: d for d in known}
     rows: list[dict[str, object]] = []
     for udid in sorted(set(by_id) | set(live)):
@@ -36,6 +37,7 @@ def device_rows(known: list[DeviceRecord], live: dict[str, Heartbeat]) -> list[d
                 "agent": beat.agent if beat else info.agent_host,
                 "state": (beat.state if beat else DeviceState.LOST).value,
                 "current_run": beat.run_id if beat else None,
+                "detail": beat.detail if beat else None,
                 "last_heartbeat": (beat.at if beat else by_id[udid].last_seen).isoformat(),
             }
         )
@@ -106,22 +108,29 @@ def devices(
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 def pools(settings: Settings, as_json: bool) -> int:
-    """Pools (product types and labels) with how many of their devices are live and busy."""
+    """Pools (product types and labels) with how many of their devices are live (idle or
+    busy), busy, and quarantined (present but taking no runs)."""
     summary: dict[str, dict[str, int]] = {}
     for r in _rows(settings):
         for pool in r["pools"]:  # type: ignore[attr-defined]
-            counts = summary.setdefault(str(pool), {"devices": 0, "live": 0, "busy": 0})
+            counts = summary.setdefault(
+                str(pool), {"devices": 0, "live": 0, "busy": 0, "quarantined": 0}
+            )
             counts["devices"] += 1
-            counts["live"] += r["state"] != DeviceState.LOST.value
+            # Quarantined devices heartbeat but take no runs: present, not live.
+            counts["live"] += r["state"] in (DeviceState.IDLE.value, DeviceState.BUSY.value)
             counts["busy"] += r["state"] == DeviceState.BUSY.value
+            counts["quarantined"] += r["state"] == DeviceState.QUARANTINED.value
     if as_json:
         click.echo(json.dumps({"pools": summary}))
         return 0
     table = Table(title="pools")
-    for name in ("pool", "devices", "live", "busy"):
+    for name in ("pool", "devices", "live", "busy", "quarantined"):
         table.add_column(name)
     for pool, c in sorted(summary.items()):
-        table.add_row(pool, str(c["devices"]), str(c["live"]), str(c["busy"]))
+        table.add_row(
+            pool, str(c["devices"]), str(c["live"]), str(c["busy"]), str(c["quarantined"])
+        )
     Console().print(table)
     return 0
 

@@ -74,3 +74,12 @@ def attached() -> list[Device]:
         config = replace(FAST_CONFIG, quarantine_after=quarantine_after)
         _SOURCE.append(ios_source(config, ControlledTransport(phones), recheck_s=0.3))
     return list(_SOURCE[0]())
+
+
+def _held() -> list[tuple[Device, str]]:
+    source = _SOURCE[0] if _SOURCE else None
+    held_of = getattr(source, "held", None)
+    return list(held_of()) if callable(held_of) else []
+
+
+attached.held = _held  # type: ignore[attr-defined]

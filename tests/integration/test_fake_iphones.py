@@ -1,6 +1,7 @@
 """Fake iPhones through the whole farm: real Redis, coordinator and agent processes, the real
 attached-iPhones source. Model failures are results; a lost or locked phone's run is retried
-on another phone of the pool; a locked phone is quarantined until its check passes."""
+on another phone of the pool; a locked phone is quarantined (and shown so) until its check
+passes."""
 
 from __future__ import annotations
 
@@ -144,10 +145,37 @@ def test_a_locked_phone_has_its_run_retried_elsewhere_and_is_quarantined_until_u
         return f"iPhone {landed} not served: quarantined after 1" in farm_procs.log("agent")
 
     wait_for("the agent to quarantine the locked phone", quarantined)
-    wait_for("it to leave the farm", lambda: device_states(farm_procs)[landed] == "lost")
+    wait_for(
+        "it to show as quarantined",
+        lambda: device_states(farm_procs)[landed] == "quarantined",
+    )
+    shown = json.loads(farm_procs.cli("devices", "--json").stdout)["devices"]
+    (row,) = [d for d in shown if d["udid"] == landed]
+    assert row["detail"] is not None
+    assert "quarantined after 1" in row["detail"]
+    assert "locked" in row["detail"]
+    pools = farm_procs.cli("pools", "--json")
+    assert pools.returncode == 0, pools.stderr
+    assert json.loads(pools.stdout)["pools"][POOL] == {
+        "devices": 2,
+        "live": 1,
+        "busy": 0,
+        "quarantined": 1,
+    }
+    # Still heartbeating, yet nothing is routed to it: a run for it waits.
+    farm = farm_procs.client()
+    (waiting,) = farm.coordinator.submit(
+        tiny_job(farm.artifacts, DeviceSelector(device_ids=(landed,)))
+    )
+    waiting_record = farm.store.get_run(waiting.run_id)
+    assert waiting_record is not None
+    assert waiting_record.detail is not None
+    assert waiting_record.detail.startswith(f"waiting for a live device in device '{landed}'")
     assert "the iPhone is locked" in farm_procs.log("agent").split("quarantined after 1")[-1]
     lock.unlink()
     wait_for(
         "its check to pass and bring it back", lambda: device_states(farm_procs)[landed] == "idle"
     )
     assert f"iPhone {landed} (iPhone 14 Pro, iOS 17.5.1) is ready" in farm_procs.log("agent")
+    done_later = finished_record(farm_procs, waiting.run_id)
+    assert (done_later.status, done_later.device_udid) == (RunStatus.PASSED, landed)

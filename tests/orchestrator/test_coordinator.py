@@ -12,7 +12,7 @@ from celery import Celery
 
 from orchestrator import coordinator as coordinator_module
 from orchestrator.artifact_stores.memory import MemoryArtifactStore
-from orchestrator.celery_app import make_app
+from orchestrator.celery_app import broker_priority, make_app
 from orchestrator.coordinator import Coordinator
 from orchestrator.errors import SelectorError
 from orchestrator.leases import RUN_CANCELLED, RUN_DONE, Heartbeat, MemoryLiveness
@@ -194,6 +194,45 @@ def test_a_waiting_run_is_sent_when_a_device_of_its_pool_appears(
     assert record.detail is None
     Reconciler(coord, liveness).tick()
     assert len(sent) == 1  # flagged as in the broker: not sent twice
+
+
+def test_a_quarantined_device_heartbeats_but_is_given_no_run_until_it_is_idle_again(
+    coord: Coordinator, sent: Sent, beat: Beat, liveness: MemoryLiveness
+) -> None:
+    beat(_iphone("a"), DeviceState.QUARANTINED)
+    (spec,) = coord.submit(_job(DeviceSelector(pools=("iPhone15,2",))))
+    record = coord.store.get_run(spec.run_id)
+    assert record is not None
+    assert record.detail is not None
+    assert record.detail.startswith("waiting for a live device in pool 'iPhone15,2'")
+    assert sent == []
+    beat(_iphone("a"))
+    Reconciler(coord, liveness).tick()
+    assert sent == [(spec.run_id, 1, "pomar.pool.iPhone15,2")]
+
+
+def test_a_job_s_priority_goes_with_every_dispatch_of_its_runs(
+    app: Celery, liveness: MemoryLiveness, beat: Beat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    priorities: list[int] = []
+
+    def capture(app: Celery, spec: RunSpec, queue: str, priority: int = 5) -> None:
+        priorities.append(priority)
+
+    monkeypatch.setattr(coordinator_module, "send_run", capture)
+    coord = Coordinator(MemoryJobStore(), MemoryArtifactStore(), app, liveness, wait_s=60)
+    beat(_iphone("a"))
+    job = _job(DeviceSelector(pools=("iPhone15,2",))).model_copy(update={"priority": 8})
+    (spec,) = coord.submit(job)
+    record = coord.store.get_run(spec.run_id)
+    assert record is not None
+    fresh = Coordinator(coord.store, coord.artifacts, app, liveness, wait_s=60)
+    fresh.retry(record, "attempt 1 device_lost")  # a restarted coordinator reads the store
+    assert priorities == [8, 8]
+
+
+def test_pomar_priority_9_is_the_first_served_in_kombu_s_redis_order() -> None:
+    assert [broker_priority(p) for p in (9, 5, 0)] == [0, 4, 9]
 
 
 def test_a_device_lost_result_is_retried_on_another_device_of_the_pool(
