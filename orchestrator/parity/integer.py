@@ -36,6 +36,9 @@ stay far inside float32's 2**24 exact integers, and differences cannot overflow 
 _SQUARE_LIMIT = 46340
 """``46340**2 < 2**31``: squares of values up to this fit int32."""
 
+_FLOAT32_EXACT = 1 << 24
+"""Integers below this are exact in float32."""
+
 _RELATIVE_MARGIN = 1e-5
 """float32 ratios are within ~3 float32 roundings (~2e-7) of the exact ones: any element whose
 float32 ratio is this close to the chunk's largest may hold the float64 maximum."""
@@ -105,27 +108,33 @@ def measure_integer_chunk(
     i = int(np.argmax(t))
     largest = int(t[i])
     c.pairs = m
-    c.sum_abs = float(int(t.sum(dtype=np.int64)))
-    c.sum_d2 = buf.sum_squares(t, largest)
     c.sum_r2 = buf.sum_squares(r, ref_peak)
     c.sum_a2 = buf.sum_squares(a, act_peak)
     c.max_abs = float(largest)
     c.worst = offset + i
     c.max_ulp = float(largest)  # one integer step is one ULP
     if largest == 0:
-        return c  # no error anywhere: relative error 0, nothing outside
+        return c  # no error anywhere: sums and relative error 0, nothing outside
+    t_f = buf.f_diff[:m]
+    np.copyto(t_f, t, casting="unsafe")  # exact: below 2**24
+    if m * largest * largest < _FLOAT32_EXACT:
+        # Small errors (the usual case): every partial sum is an integer float32 holds exactly.
+        c.sum_abs = float(t_f.sum())
+        c.sum_d2 = float(np.einsum("i,i->", t_f, t_f))
+    else:
+        c.sum_abs = float(int(t.sum(dtype=np.int64)))
+        c.sum_d2 = buf.sum_squares(t, largest)
     abs_r = np.abs(r, out=buf.abs_ref[:m])
-    c.max_rel = _max_relative(buf, t, abs_r, floor)
+    c.max_rel = _max_relative(buf, t, t_f, abs_r, floor)
     if c.max_abs > tol_const:
         c.outside = _outside(t, abs_r, tol_const, rtol)
     return c
 
 
-def _max_relative(buf: IntegerScratch, t: Array, abs_r: Array, floor: float) -> float:
-    """``max(|d| / max(|r|, floor))`` as the float64 path computes it."""
+def _max_relative(buf: IntegerScratch, t: Array, ratio: Array, abs_r: Array, floor: float) -> float:
+    """``max(|d| / max(|r|, floor))`` as the float64 path computes it; ``ratio`` holds ``|d|``
+    in float32 and is overwritten."""
     m = t.size
-    ratio = buf.f_diff[:m]
-    np.copyto(ratio, t, casting="unsafe")  # exact: below 2**24
     den = buf.f_den[:m]
     np.copyto(den, abs_r, casting="unsafe")
     np.maximum(den, np.float32(floor), out=den)
