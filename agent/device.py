@@ -7,6 +7,7 @@ parity and bookkeeping live once, in the caller (``agent/runner.py``).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -38,6 +39,8 @@ class Outcome(StrEnum):
     TIMEOUT = "timeout"
     DEVICE_LOST = "device_lost"
     ERROR = "error"
+    CANCELLED = "cancelled"
+    """The farm asked the run to stop (``RunRequest.cancel``) and the device did."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,14 @@ class RunRequest:
     inputs: Arrays
     compute_unit: ComputeUnit
     config: RunConfig
+    cancel: threading.Event | None = None
+    """Set when the farm asks this run to stop (``pomar cancel``). Optional to honour: a
+    backend that can stop checks it where stopping is safe (between timed iterations, while
+    waiting for the app) and returns ``Outcome.CANCELLED``; one that cannot just finishes."""
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel is not None and self.cancel.is_set()
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ that the coordinator retries on another device of the pool.
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,6 +27,7 @@ _STATUS = {
     Outcome.TIMEOUT: RunStatus.TIMEOUT,
     Outcome.DEVICE_LOST: RunStatus.DEVICE_LOST,
     Outcome.ERROR: RunStatus.ERROR,
+    Outcome.CANCELLED: RunStatus.CANCELLED,
 }
 
 
@@ -50,10 +52,11 @@ class DeviceRunExecutor:
             return False
         return True
 
-    def execute(self, spec: RunSpec) -> RunResult:
+    def execute(self, spec: RunSpec, cancel: threading.Event | None = None) -> RunResult:
+        """Run ``spec``; setting ``cancel`` asks the device to stop (where it can)."""
         started = datetime.now(UTC)
         try:
-            outcome = self._run(spec)
+            outcome = self._run(spec, cancel)
         except DeviceLost as exc:
             outcome = RunOutcome(Outcome.DEVICE_LOST, error=exc.one_line())
         except DeviceError as exc:
@@ -68,7 +71,7 @@ class DeviceRunExecutor:
             outcome = RunOutcome(Outcome.ERROR, error=f"internal error: {exc!r}")
         return self._result(spec, outcome, started)
 
-    def _run(self, spec: RunSpec) -> RunOutcome:
+    def _run(self, spec: RunSpec, cancel: threading.Event | None) -> RunOutcome:
         model_path = unpack_model(self.artifacts, spec.model, self.model_cache)
         inputs = load_arrays(self.artifacts, spec.inputs.sha256)
         request = RunRequest(
@@ -78,6 +81,7 @@ class DeviceRunExecutor:
             inputs=inputs,
             compute_unit=spec.compute_unit,
             config=spec.config,
+            cancel=cancel,
         )
         return self.device.run(request)
 

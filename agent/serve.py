@@ -65,6 +65,7 @@ class ServedDevice:
         self._run_id: str | None = None
         self._last_run_id: str | None = None
         self._retired = False
+        self._cancel: threading.Event | None = None
 
     def retire(self) -> None:
         """The device left: never heartbeat it again, even when its last run returns."""
@@ -100,12 +101,16 @@ class ServedDevice:
         return True
 
     def execute(self, spec: RunSpec) -> RunResult:
+        cancel = threading.Event()
+        with self._lock:
+            self._cancel = cancel
         self._set(DeviceState.BUSY, spec.run_id)
         try:
-            return self.executor.execute(spec)
+            return self.executor.execute(spec, cancel)
         finally:
             with self._lock:
                 self._last_run_id = spec.run_id
+                self._cancel = None
             self._set(DeviceState.IDLE, None)
 
     def beat(self) -> None:
@@ -124,6 +129,16 @@ class ServedDevice:
                 last_run_id=self._last_run_id,
             )
             self.liveness.beat(beat, self.config.ttl_s)
+            run_id, cancel = self._run_id, self._cancel
+        if run_id is not None and cancel is not None and not cancel.is_set():
+            self._watch_cancel(run_id, cancel)
+
+    def _watch_cancel(self, run_id: str, cancel: threading.Event) -> None:
+        """On every heartbeat of a busy device: did ``pomar cancel`` flag its run? Then ask
+        the device to stop (``RunRequest.cancel``); it stops where it can."""
+        if self.liveness.run_flag(run_id) == RUN_CANCELLED:
+            log.warning("run %s cancelled: asking %s to stop", run_id, self.device_udid)
+            cancel.set()
 
     def _set(self, state: DeviceState, run_id: str | None) -> None:
         with self._lock:

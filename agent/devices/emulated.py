@@ -72,8 +72,14 @@ class EmulatedDevice:
             return RunOutcome(Outcome.ERROR, error=exc.one_line())
 
         for _ in range(request.config.warmup):
+            if request.cancelled:
+                return _cancelled("during warm-up")
             program.predict(request.inputs, precision=precision)
         samples = _timed(program, request, precision)
+        if request.cancelled:
+            return _cancelled(
+                f"after {len(samples)} of {request.config.iterations} timed iterations"
+            )
         memory = program.memory_model(precision)
         return RunOutcome(
             Outcome.COMPLETED,
@@ -95,11 +101,18 @@ class EmulatedDevice:
         )
 
 
+def _cancelled(when: str) -> RunOutcome:
+    return RunOutcome(Outcome.CANCELLED, error=f"cancelled {when}")
+
+
 def _timed(program: Any, request: RunRequest, precision: str) -> list[float]:
-    """At least ``iterations`` predictions and at least ``min_duration_s`` of them."""
+    """At least ``iterations`` predictions and at least ``min_duration_s`` of them; fewer
+    when the run is cancelled (checked between iterations)."""
     samples: list[float] = []
     deadline = time.perf_counter() + request.config.min_duration_s
     while len(samples) < request.config.iterations or time.perf_counter() < deadline:
+        if request.cancelled:
+            break
         t0 = time.perf_counter_ns()
         program.predict(request.inputs, precision=precision)
         samples.append((time.perf_counter_ns() - t0) / 1e6)

@@ -88,7 +88,9 @@ class IosDevice:
         except DeviceError as exc:
             self.quarantine.record_infrastructure_failure(exc.one_line())
             raise
-        if outcome.outcome is Outcome.TIMEOUT:
+        if outcome.outcome is Outcome.CANCELLED:
+            pass  # stopped on request: says nothing about the device's health
+        elif outcome.outcome is Outcome.TIMEOUT:
             # A hung app is as likely a wedged device as a slow model (DESIGN: "some timeouts").
             self.quarantine.record_infrastructure_failure(outcome.error or "timeout")
         else:

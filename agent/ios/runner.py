@@ -149,11 +149,18 @@ class HarnessRunner:
             pid = self.session.launch(bundle, ["--pomar-run", request.run_id])
             sampler = self.session.start_sampling(pid, self.config.sample_interval_ms)
             logs = self.session.stream_log(pid, lines.add)
-            sentinel, exited = self._wait(folder, pid, request.config.timeout_s)
+            sentinel, exited = self._wait(folder, pid, request)
             samples = sampler.stop()
             sampler = None
             peak_sampled = max((s.phys_footprint_bytes for s in samples), default=None)
-            if sentinel is None and not exited:
+            if sentinel is None and not exited and request.cancelled:
+                self._kill_quietly(pid)
+                outcome = RunOutcome(
+                    Outcome.CANCELLED,
+                    memory=self._sampled_memory(peak_sampled),
+                    error="cancelled: the app was killed",
+                )
+            elif sentinel is None and not exited:
                 self._kill_quietly(pid)
                 outcome = RunOutcome(
                     Outcome.TIMEOUT,
@@ -224,10 +231,13 @@ class HarnessRunner:
         files[f"{folder}/job.json"] = job.model_dump_json(indent=2).encode()
         return files
 
-    def _wait(self, folder: str, pid: int, timeout_s: float) -> tuple[str | None, bool]:
-        """(sentinel or None, exited). Neither set means the deadline passed."""
-        deadline = time.monotonic() + timeout_s
+    def _wait(self, folder: str, pid: int, request: RunRequest) -> tuple[str | None, bool]:
+        """(sentinel or None, exited). Neither set means the deadline passed or the run was
+        cancelled (``request.cancelled`` tells which)."""
+        deadline = time.monotonic() + request.config.timeout_s
         while True:
+            if request.cancelled:
+                return None, False
             sentinel = self._sentinel(folder)
             if sentinel:
                 return sentinel, False
