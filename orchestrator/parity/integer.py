@@ -61,6 +61,7 @@ class IntegerScratch:
         self.wide_square = np.empty(size, np.int64)
         self.f_diff = np.empty(size, np.float32)
         self.f_den = np.empty(size, np.float32)
+        self.flag = np.empty(size, np.bool_)
 
     def load(self, chunk: Array, buffer: Array) -> Array:
         if chunk.dtype == np.int32:
@@ -140,7 +141,8 @@ def _max_relative(buf: IntegerScratch, t: Array, ratio: Array, abs_r: Array, flo
     np.maximum(den, np.float32(floor), out=den)
     np.divide(ratio, den, out=ratio)
     top = float(ratio.max())
-    candidates = np.flatnonzero(ratio >= np.float32(top * (1 - _RELATIVE_MARGIN)))
+    near = np.greater_equal(ratio, np.float32(top * (1 - _RELATIVE_MARGIN)), out=buf.flag[:m])
+    candidates = np.flatnonzero(near)
     exact = t[candidates].astype(np.float64) / np.maximum(
         abs_r[candidates].astype(np.float64), floor
     )
