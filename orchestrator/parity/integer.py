@@ -58,7 +58,7 @@ class IntegerScratch:
         self.diff = np.empty(size, np.int32)
         self.abs_ref = np.empty(size, np.int32)
         self.square = np.empty(size, np.int32)
-        self.wide_square = np.empty(size, np.int64)
+        self._wide_square: Array | None = None  # only for values above _SQUARE_LIMIT
         self.f_diff = np.empty(size, np.float32)
         self.f_den = np.empty(size, np.float32)
         self.flag = np.empty(size, np.bool_)
@@ -75,7 +75,9 @@ class IntegerScratch:
         if largest <= _SQUARE_LIMIT:
             squares = np.multiply(x, x, out=self.square[: x.size])
         else:
-            squares = np.multiply(x, x, out=self.wide_square[: x.size], dtype=np.int64)
+            if self._wide_square is None:
+                self._wide_square = np.empty(self.square.size, np.int64)
+            squares = np.multiply(x, x, out=self._wide_square[: x.size], dtype=np.int64)
         return float(int(squares.sum(dtype=np.int64)))
 
 
