@@ -77,7 +77,7 @@ def leaky_relu(args: OpArgs) -> Tensor:
 @kernel("thresholded_relu")
 def thresholded_relu(args: OpArgs) -> Tensor:
     x = args.tensor("x")
-    return torch.where(x > args.float("alpha", 1.0), x, torch.zeros_like(x))
+    return torch.where(x >= args.float("alpha", 1.0), x, torch.zeros_like(x))
 
 
 @kernel("clamped_relu")
