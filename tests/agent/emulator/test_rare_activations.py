@@ -72,9 +72,12 @@ def programs() -> dict[str, Any]:
     mb = _mb()
     builds = list(CASES.values())
 
-    @mb.program(input_specs=[mb.TensorSpec(shape=X.shape)], opset_version=ct.target.iOS16)
-    def prog(x: Any) -> Any:
+    def build_all(x: Any) -> Any:
         return tuple(build(x) for build, _ in builds)
+
+    prog = mb.program(input_specs=[mb.TensorSpec(shape=X.shape)], opset_version=ct.target.iOS16)(
+        build_all
+    )
 
     model = quiet_convert(
         prog,
