@@ -211,7 +211,7 @@ def test_a_model_the_emulator_cannot_take_still_gets_inventory_and_pitfalls(
     class ImageConv(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.conv = torch.nn.Conv2d(3, 16, 3, dilation=2)
+            self.conv = torch.nn.Conv2d(3, 3, 3, dilation=2)
 
         def forward(self, image: torch.Tensor) -> torch.Tensor:
             out: torch.Tensor = self.conv(image)
@@ -222,6 +222,8 @@ def test_a_model_the_emulator_cannot_take_still_gets_inventory_and_pitfalls(
         model = ct.convert(
             traced,
             inputs=[ct.ImageType(name="image", shape=(1, 3, 24, 24))],
+            # The emulator takes image inputs but not image outputs.
+            outputs=[ct.ImageType(name="out")],
             minimum_deployment_target=ct.target.iOS16,
         )
         model.save(str(tmp_path / "image.mlpackage"))
