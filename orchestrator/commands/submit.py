@@ -16,7 +16,13 @@ from orchestrator.settings import Settings
 @click.command()
 @click.argument("model")
 @job_options
-@click.option("--priority", type=click.IntRange(0, 9), default=5, show_default=True)
+@click.option(
+    "--priority",
+    type=click.IntRange(0, 9),
+    default=5,
+    show_default=True,
+    help="0-9, 9 most urgent: a more urgent job's queued runs start first on each device or pool.",
+)
 @click.option("--wait", is_flag=True, help="Follow progress until every run finished.")
 @click.option("--json", "as_json", is_flag=True, help="Print the job id (and runs) as JSON.")
 @click.pass_obj
