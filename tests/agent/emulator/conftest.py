@@ -24,6 +24,27 @@ def quiet_convert(*args: Any, **kwargs: Any) -> Any:
         return ct.convert(*args, **kwargs)
 
 
+def run_mil(
+    target: Any, x: npt.NDArray[Any], build: Any, *, precision: str = "fp32"
+) -> list[npt.NDArray[Any]]:
+    """Build a one-input MIL program with ``build(x_var)``, convert it untouched (no passes),
+    run it on the emulator, and return every output in order."""
+    from coremltools.converters.mil import Builder as mb
+
+    from agent.emulator import load_program
+
+    program = mb.program(input_specs=[mb.TensorSpec(shape=x.shape)], opset_version=target)(build)
+    model = quiet_convert(
+        program,
+        convert_to="mlprogram",
+        minimum_deployment_target=target,
+        compute_precision=ct.precision.FLOAT32,
+        pass_pipeline=ct.PassPipeline.EMPTY,
+    )
+    name = model.get_spec().description.input[0].name
+    return list(load_program(model).predict({name: x}, precision=precision).values())
+
+
 def convert(
     module: torch.nn.Module,
     *example: torch.Tensor,

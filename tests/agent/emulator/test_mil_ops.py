@@ -12,8 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from agent.emulator import load_program
-from tests.agent.emulator.conftest import ct, quiet_convert, relative_l2
+from tests.agent.emulator.conftest import ct, relative_l2, run_mil
 
 rng = np.random.default_rng(0)
 X = rng.standard_normal((1, 2, 4, 6)).astype(np.float32)
@@ -281,15 +280,5 @@ def _zeroed(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
 @pytest.mark.parametrize("case", CASES)
 def test_mil_op_matches_its_reference(case: str) -> None:
     target, x, build, reference = CASES[case]
-    mb = _mb()
-    program = mb.program(input_specs=[mb.TensorSpec(shape=x.shape)], opset_version=target)(build)
-    model = quiet_convert(
-        program,
-        convert_to="mlprogram",
-        minimum_deployment_target=target,
-        compute_precision=ct.precision.FLOAT32,
-        pass_pipeline=ct.PassPipeline.EMPTY,
-    )
-    name = model.get_spec().description.input[0].name
-    (out,) = load_program(model).predict({name: x}).values()
+    (out,) = run_mil(target, x, build)
     assert relative_l2(out, np.asarray(reference(), np.float64)) <= 1e-5

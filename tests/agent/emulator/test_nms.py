@@ -10,8 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from agent.emulator import load_program
-from tests.agent.emulator.conftest import ct, quiet_convert
+from tests.agent.emulator.conftest import ct, run_mil
 
 # (cx, cy, w, h). Box 1 overlaps box 0 (IoU ~0.9); box 3 overlaps box 2 (IoU 0.6); box 4 is alone.
 BOXES = np.array(
@@ -28,17 +27,7 @@ def _mb() -> Any:
 
 
 def _outputs(target: Any, x: np.ndarray[Any, Any], build: Callable[[Any], Any]) -> list[Any]:
-    mb = _mb()
-    program = mb.program(input_specs=[mb.TensorSpec(shape=x.shape)], opset_version=target)(build)
-    model = quiet_convert(
-        program,
-        convert_to="mlprogram",
-        minimum_deployment_target=target,
-        compute_precision=ct.precision.FLOAT32,
-        pass_pipeline=ct.PassPipeline.EMPTY,
-    )
-    name = model.get_spec().description.input[0].name
-    return list(load_program(model).predict({name: x}).values())
+    return run_mil(target, x, build)
 
 
 def _ios15(per_class: bool) -> Callable[[Any], Any]:

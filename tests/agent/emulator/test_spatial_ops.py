@@ -14,9 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from agent.emulator import load_program
 from orchestrator.errors import UnsupportedOpError
-from tests.agent.emulator.conftest import check_module, ct, quiet_convert, relative_l2
+from tests.agent.emulator.conftest import check_module, ct, relative_l2, run_mil
 
 rng = np.random.default_rng(3)
 X = rng.standard_normal((2, 3, 4, 6)).astype(np.float32)
@@ -31,17 +30,7 @@ def _mb() -> Any:
 
 
 def _run(target: Any, x: np.ndarray[Any, Any], build: Callable[[Any], Any]) -> Any:
-    mb = _mb()
-    program = mb.program(input_specs=[mb.TensorSpec(shape=x.shape)], opset_version=target)(build)
-    model = quiet_convert(
-        program,
-        convert_to="mlprogram",
-        minimum_deployment_target=target,
-        compute_precision=ct.precision.FLOAT32,
-        pass_pipeline=ct.PassPipeline.EMPTY,
-    )
-    name = model.get_spec().description.input[0].name
-    (out,) = load_program(model).predict({name: x}).values()
+    (out,) = run_mil(target, x, build)
     return out
 
 
