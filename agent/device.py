@@ -2,7 +2,7 @@
 
 Backends live in ``agent/devices/`` (``emulated``, ``ios``, ``mac``). A backend runs one model
 on one compute unit and reports what happened; fetching artifacts, retries, uploading outputs,
-parity and bookkeeping live once, in the caller (``agent/runner.py``).
+parity and bookkeeping live once, in the caller (``agent/executor.py``).
 """
 
 from __future__ import annotations
@@ -13,10 +13,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-import numpy as np
-import numpy.typing as npt
-
-from orchestrator.wire import (
+from pomar_core.arrays import Arrays
+from pomar_core.wire import (
     ComputePlanEntry,
     ComputeUnit,
     DeviceInfo,
@@ -26,8 +24,6 @@ from orchestrator.wire import (
     RunEnvironment,
     Timings,
 )
-
-Arrays = dict[str, npt.NDArray[np.generic]]
 
 
 class Outcome(StrEnum):

@@ -16,12 +16,12 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from agent.device import Device, RunOutcome, RunRequest
-from orchestrator.errors import TransportUnavailable, UsageError
-from orchestrator.wire import DeviceInfo
+from pomar_core.errors import TransportUnavailable, UsageError
+from pomar_core.wire import DeviceInfo
 
 if TYPE_CHECKING:
-    from agent.ios.config import IosConfig
-    from agent.ios.transport import DeviceTransport
+    from agent.devices.ios.config import IosConfig
+    from agent.devices.ios.transport import DeviceTransport
 
 DeviceSource = Callable[[], Sequence[Device]]
 
@@ -49,7 +49,7 @@ class LabelledDevice:
 
 def emulated_source(count: int, *, first: int = 0) -> DeviceSource:
     """``count`` emulated devices ``emulated-<first>`` … (give each agent its own range)."""
-    from agent.devices.emulated import EmulatedDevice
+    from agent.devices.emulated.device import EmulatedDevice
 
     devices: list[Device] = [EmulatedDevice(first + i) for i in range(count)]
     return lambda: devices
@@ -59,7 +59,7 @@ def open_ios_transport(config: IosConfig) -> DeviceTransport:
     """The real transport: usbmuxd through pymobiledevice3 (imported only here, on demand).
     Tests replace this function to put fake iPhones behind ``ios_source`` and
     ``pomar devices --check``."""
-    from agent.ios.pmd3 import Pmd3Transport
+    from agent.devices.ios.pmd3 import Pmd3Transport
 
     return Pmd3Transport(config)
 
@@ -89,7 +89,7 @@ def ios_source(
     ``transport`` defaults to usbmuxd; listing raises ``TransportUnavailable`` when usbmuxd
     has never answered. Phones held back (not ready, quarantined) are checked again every
     ``recheck_s`` seconds."""
-    from agent.ios.attached import AttachedIphones
+    from agent.devices.ios.attached import AttachedIphones
 
     return AttachedIphones(transport or open_ios_transport(config), config, recheck_s=recheck_s)
 
@@ -97,7 +97,7 @@ def ios_source(
 def mac_source() -> DeviceSource:
     """This Mac, running Core ML through coremltools (``pomar agent --mac``). Raises
     ``DeviceNotReady`` with the reason on any other OS or without Core ML bindings."""
-    from agent.devices.mac import MacDevice
+    from agent.devices.mac.device import MacDevice
 
     device = MacDevice()
     device.check_ready()
@@ -107,7 +107,7 @@ def mac_source() -> DeviceSource:
 
 def fake_ios_source(count: int) -> DeviceSource:
     """``count`` scripted fake iPhones from the iOS backend (``pomar agent --fake-ios N``)."""
-    from agent.ios.fake import fake_ios_devices
+    from agent.devices.ios.fake import fake_ios_devices
 
     devices: list[Device] = list(fake_ios_devices(count))
     return lambda: devices

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from agent.device import Device
-from agent.devices.emulated import EmulatedDevice
-from agent.runner import DeviceRunExecutor
-from orchestrator.artifacts import ArtifactStore
-from orchestrator.errors import SelectorError
+from agent.devices.emulated.device import EmulatedDevice
+from agent.executor import DeviceRunExecutor
+from pomar_core.artifacts import ArtifactStore
+from pomar_core.errors import SelectorError
 
 DEFAULT_DEVICES = ("emulated-0",)
 
@@ -29,7 +29,7 @@ def local_devices(ids: Sequence[str]) -> list[Device]:
         if name.startswith("emulated-") and name.removeprefix("emulated-").isdigit():
             devices.append(EmulatedDevice(int(name.removeprefix("emulated-"))))
         elif name == "mac" and sys.platform == "darwin":
-            from agent.devices.mac import MacDevice
+            from agent.devices.mac.device import MacDevice
 
             devices.append(MacDevice())
         else:

@@ -20,14 +20,12 @@ from pathlib import Path
 
 from agent.device import Device
 from agent.discovery import DeviceSource, LabelledDevice
-from agent.runner import DeviceRunExecutor
-from orchestrator.artifacts import ArtifactStore
-from orchestrator.celery_app import WorkerThread, device_queue, make_app, pool_queue, roles
-from orchestrator.errors import InfrastructureError, PomarError
-from orchestrator.leases import RUN_CANCELLED, RUN_DONE, Heartbeat, Liveness
-from orchestrator.routing import device_pools
-from orchestrator.store import DeviceState
-from orchestrator.wire import RunResult, RunSpec
+from agent.executor import DeviceRunExecutor
+from pomar_core.artifacts import ArtifactStore
+from pomar_core.celery_app import WorkerThread, device_queue, make_app, pool_queue, roles
+from pomar_core.errors import InfrastructureError, PomarError
+from pomar_core.leases import RUN_CANCELLED, RUN_DONE, Liveness
+from pomar_core.wire import DeviceState, Heartbeat, RunResult, RunSpec, device_pools
 
 log = logging.getLogger(__name__)
 

@@ -55,7 +55,7 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     torch.set_num_threads(options.threads)
 
-    from agent.emulator import load_program
+    from coreml_emulator import load_program
 
     print(f"threads={options.threads} iterations={options.iterations}")
     print(f"{'model':<14}{'eager ms':>10}{'emulator ms':>13}{'ratio':>8}")

@@ -35,13 +35,13 @@ import numpy as np
 
 from agent.device import Outcome, RunOutcome, RunRequest
 from agent.discovery import DeviceSource
-from agent.runner import DeviceRunExecutor
+from agent.executor import DeviceRunExecutor
 from agent.serve import Agent, AgentConfig
-from orchestrator.artifact_stores.local import LocalArtifactStore
-from orchestrator.artifacts import save_arrays
 from orchestrator.farm import Farm, connect, serve_coordinator
-from orchestrator.settings import Settings
-from orchestrator.wire import (
+from pomar_core.artifact_stores.local import LocalArtifactStore
+from pomar_core.artifacts import save_arrays
+from pomar_core.settings import Settings
+from pomar_core.wire import (
     ComputeUnit,
     DeviceInfo,
     DeviceKind,

@@ -21,11 +21,9 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from orchestrator.parity import compare
-
-Array = npt.NDArray[Any]
+from pomar_core.arrays import Array
 
 PAIRS: tuple[tuple[str, Any, Any], ...] = (
     ("fp32 vs fp32", np.float32, np.float32),

@@ -15,13 +15,23 @@ from datetime import UTC, datetime, timedelta
 
 from celery import Celery
 
-from orchestrator.artifacts import ArtifactStore
-from orchestrator.celery_app import device_queue, send_run
 from orchestrator.judge import judge
-from orchestrator.leases import RUN_CANCELLED, RUN_DONE, Heartbeat, Liveness
-from orchestrator.routing import device_pools, expand_job, plan_runs, target_of
-from orchestrator.store import DeviceState, JobStore, RunRecord
-from orchestrator.wire import DeviceInfo, DeviceKind, JobSpec, RunResult, RunSpec, RunStatus
+from orchestrator.routing import expand_job, plan_runs, target_of
+from orchestrator.store import JobStore, RunRecord
+from pomar_core.artifacts import ArtifactStore
+from pomar_core.celery_app import device_queue, send_run
+from pomar_core.leases import RUN_CANCELLED, RUN_DONE, Liveness
+from pomar_core.wire import (
+    DeviceInfo,
+    DeviceKind,
+    DeviceState,
+    Heartbeat,
+    JobSpec,
+    RunResult,
+    RunSpec,
+    RunStatus,
+    device_pools,
+)
 
 __all__ = ["Coordinator", "expand_job"]
 

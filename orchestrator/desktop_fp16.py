@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from orchestrator.artifacts import ArtifactStore, save_arrays
-from orchestrator.errors import PomarError
-from orchestrator.wire import DType, ModelRef, NonFiniteOp, Reference, ReferenceKind, TensorSpec
+from pomar_core.artifacts import ArtifactStore, save_arrays
+from pomar_core.errors import PomarError
+from pomar_core.wire import DType, ModelRef, NonFiniteOp, Reference, ReferenceKind, TensorSpec
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def compute_desktop_fp16(
     cannot run the model (triage then works without it)."""
     if model.model_type != "mlProgram":
         return None
-    from agent.emulator import Trace, load_program
+    from coreml_emulator import Trace, load_program
 
     try:
         program = load_program(model_path)
@@ -69,7 +69,7 @@ def _nonfinite_in_fp32(program: Any, inputs: Mapping[str, npt.NDArray[np.generic
     """Ops non-finite even with every tensor in fp32. An fp16-converted program declares fp16
     tensors, which the plain fp32 mode honours, so this needs the upcasting mode; without it
     nothing is filtered (a legitimate ``-inf`` mask may then be named as overflow)."""
-    from agent.emulator import Trace
+    from coreml_emulator import Trace
 
     trace = Trace()
     try:

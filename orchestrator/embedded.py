@@ -8,8 +8,10 @@ from types import TracebackType
 
 from celery import Celery
 
-from orchestrator.artifacts import ArtifactStore
-from orchestrator.celery_app import (
+from orchestrator.coordinator import Coordinator
+from orchestrator.store import JobStore
+from pomar_core.artifacts import ArtifactStore
+from pomar_core.celery_app import (
     RESULTS_QUEUE,
     RunExecutor,
     WorkerThread,
@@ -17,8 +19,6 @@ from orchestrator.celery_app import (
     make_app,
     roles,
 )
-from orchestrator.coordinator import Coordinator
-from orchestrator.store import JobStore
 
 
 class EmbeddedFarm:

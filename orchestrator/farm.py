@@ -16,17 +16,17 @@ from pathlib import Path
 
 from celery import Celery
 
-from orchestrator.artifacts import ArtifactStore
-from orchestrator.celery_app import RESULTS_QUEUE, WorkerThread, make_app, roles
 from orchestrator.coordinator import Coordinator
-from orchestrator.errors import UsageError
-from orchestrator.leases import RedisLiveness
 from orchestrator.reconciler import Reconciler
 from orchestrator.scheduler import ScheduleFirer
-from orchestrator.settings import Settings
 from orchestrator.store import JobStore
 from orchestrator.stores import migrate_store, open_store
-from orchestrator.wire import ComputeUnit, DeviceSelector, RunConfig
+from pomar_core.artifacts import ArtifactStore
+from pomar_core.celery_app import RESULTS_QUEUE, WorkerThread, make_app, roles
+from pomar_core.errors import UsageError
+from pomar_core.leases import RedisLiveness
+from pomar_core.settings import Settings
+from pomar_core.wire import ComputeUnit, DeviceSelector, RunConfig
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +53,10 @@ def open_artifacts(settings: Settings) -> ArtifactStore:
     """The farm's artifact store: a (shared) directory, or an S3-compatible bucket."""
     url = settings.artifacts_url or ""
     if url.startswith("s3://"):
-        from orchestrator.artifact_stores.s3 import S3ArtifactStore
+        from pomar_core.artifact_stores.s3 import S3ArtifactStore
 
         return S3ArtifactStore.from_url(url, cache_dir=settings.data_dir / "cache" / "artifacts")
-    from orchestrator.artifact_stores.local import LocalArtifactStore
+    from pomar_core.artifact_stores.local import LocalArtifactStore
 
     return LocalArtifactStore(settings.artifacts_dir)
 
@@ -89,7 +89,7 @@ def model_submitter(farm: Farm, cache_dir: Path) -> Callable[..., str]:
     def submit_model(
         model: str, pools: tuple[str, ...], units: tuple[str, ...], schedule: str
     ) -> str:
-        from orchestrator.check import CheckRequest, prepare_job
+        from orchestrator.check_job import CheckRequest, prepare_job
         from orchestrator.intake import ConversionOptions
 
         request = CheckRequest(

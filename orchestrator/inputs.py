@@ -18,11 +18,10 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from orchestrator.artifacts import ArtifactStore, save_arrays
-from orchestrator.errors import InputsError
-from orchestrator.wire import DType, InputOrigin, InputSet, ModelRef, TensorSpec
-
-Arrays = dict[str, npt.NDArray[np.generic]]
+from pomar_core.arrays import Arrays
+from pomar_core.artifacts import ArtifactStore, save_arrays
+from pomar_core.errors import InputsError
+from pomar_core.wire import DType, InputOrigin, InputSet, ModelRef, TensorSpec
 
 _SMALL_INT_HIGH = 10
 """Generated integers are in [0, 10): valid ids for any embedding or index input we can guess."""

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-import numpy.typing as npt
-
-from orchestrator.artifacts import ArtifactStore, load_array, load_arrays
-from orchestrator.errors import PomarError
 from orchestrator.parity import (
     OpStats,
     TolerancePolicy,
@@ -15,7 +10,10 @@ from orchestrator.parity import (
     load_policy,
     triage,
 )
-from orchestrator.wire import (
+from pomar_core.arrays import Arrays
+from pomar_core.artifacts import ArtifactStore, load_array, load_arrays
+from pomar_core.errors import PomarError
+from pomar_core.wire import (
     DeviceKind,
     JobSpec,
     ParityReport,
@@ -24,8 +22,6 @@ from orchestrator.wire import (
     RunStatus,
     Verdict,
 )
-
-Arrays = dict[str, npt.NDArray[np.generic]]
 
 
 def judge(result: RunResult, job: JobSpec, artifacts: ArtifactStore) -> RunResult:

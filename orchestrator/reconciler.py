@@ -16,10 +16,10 @@ import time
 from datetime import UTC, datetime
 
 from orchestrator.coordinator import Coordinator
-from orchestrator.errors import InfrastructureError
-from orchestrator.leases import Heartbeat, Liveness
-from orchestrator.store import DeviceRecord, DeviceState, JobStore, RunRecord
-from orchestrator.wire import RunStatus
+from orchestrator.store import DeviceRecord, JobStore, RunRecord
+from pomar_core.errors import InfrastructureError
+from pomar_core.leases import Liveness
+from pomar_core.wire import DeviceState, Heartbeat, RunStatus
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 With a source model, the reference is PyTorch in fp32: the ground truth the conversion should
 preserve. With a bare Core ML model there is no source, so the reference is Pomar's emulator
 running the ML program in fp32; that catches fp16 and device problems but not conversion
-errors, and the :class:`~orchestrator.wire.Reference` says so in one line for the reports.
+errors, and the :class:`~pomar_core.wire.Reference` says so in one line for the reports.
 """
 
 from __future__ import annotations
@@ -15,14 +15,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from orchestrator.artifacts import ArtifactStore, save_arrays
-from orchestrator.errors import ModelError, PomarError
-from orchestrator.wire import DType, ModelRef, Reference, ReferenceKind, TensorSpec
+from pomar_core.arrays import Arrays
+from pomar_core.artifacts import ArtifactStore, save_arrays
+from pomar_core.errors import ModelError, PomarError
+from pomar_core.wire import DType, ModelRef, Reference, ReferenceKind, TensorSpec
 
 if TYPE_CHECKING:
     import torch
-
-Arrays = dict[str, npt.NDArray[np.generic]]
 
 
 def compute_reference(
@@ -98,7 +97,7 @@ def torch_reference(
 
 def emulator_reference(model_path: Path, inputs: Mapping[str, npt.NDArray[np.generic]]) -> Arrays:
     """Run the Core ML program at ``model_path`` through Pomar's emulator in fp32."""
-    from agent.emulator import predict  # the agent package is only needed on this path
+    from coreml_emulator import predict  # the agent package is only needed on this path
 
     outputs = predict(model_path, dict(inputs), precision="fp32")
     # The emulator returns the dtypes the model declares; a reference keeps full fp32.

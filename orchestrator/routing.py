@@ -11,18 +11,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 
-from orchestrator.celery_app import device_queue, pool_queue
-from orchestrator.errors import SelectorError
-from orchestrator.wire import ComputeUnit, DeviceInfo, DeviceSelector, JobSpec, RunSpec
+from pomar_core.celery_app import device_queue, pool_queue
+from pomar_core.errors import SelectorError
+from pomar_core.wire import ComputeUnit, DeviceInfo, DeviceSelector, JobSpec, RunSpec, device_pools
 
 DEVICE_PREFIX = device_queue("")
 POOL_PREFIX = pool_queue("")
-
-
-def device_pools(info: DeviceInfo) -> tuple[str, ...]:
-    """Every pool a device serves: its product type first, then its labels."""
-    pools = [info.product_type, *info.pools]
-    return tuple(dict.fromkeys(p for p in pools if p))
 
 
 def new_run_id(job_id: str) -> str:

@@ -16,9 +16,9 @@ from typing import Any
 from celery.beat import ScheduleEntry, Scheduler
 from celery.schedules import crontab
 
-from orchestrator.celery_app import FIRE_SCHEDULE, RESULTS_QUEUE
-from orchestrator.errors import PomarError, UsageError
 from orchestrator.store import JobStore, Schedule
+from pomar_core.celery_app import FIRE_SCHEDULE, RESULTS_QUEUE
+from pomar_core.errors import PomarError, UsageError
 
 log = logging.getLogger(__name__)
 

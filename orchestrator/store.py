@@ -9,11 +9,10 @@ SQLAlchemy, migrated by Alembic) and ``orchestrator/stores/memory.py`` (tests).
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-from orchestrator.wire import DeviceInfo, JobSpec, RunResult, RunSpec, RunStatus
-from orchestrator.wire.base import WireModel
+from pomar_core.wire import DeviceInfo, DeviceState, JobSpec, RunResult, RunSpec, RunStatus
+from pomar_core.wire.base import WireModel
 
 
 class RunRecord(WireModel):
@@ -40,13 +39,6 @@ class RunRecord(WireModel):
     @property
     def attempt(self) -> int:
         return self.spec.attempt
-
-
-class DeviceState(StrEnum):
-    IDLE = "idle"
-    BUSY = "busy"
-    LOST = "lost"
-    QUARANTINED = "quarantined"
 
 
 class DeviceRecord(WireModel):

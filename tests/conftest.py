@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.artifact_stores.local import LocalArtifactStore
-from orchestrator.settings import Settings
+from pomar_core.artifact_stores.local import LocalArtifactStore
+from pomar_core.settings import Settings
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

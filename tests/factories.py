@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from orchestrator.wire import (
+from pomar_core.wire import (
     ComputeUnit,
     DeviceSelector,
     DType,

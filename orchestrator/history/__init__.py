@@ -5,7 +5,7 @@ found in the store with :func:`last_with_label` (``--last-nightly``) or named by
 """
 
 from orchestrator.history.baseline import finished_results, last_with_label
-from orchestrator.history.compare import (
+from orchestrator.history.drift import (
     DriftThresholds,
     JobComparison,
     LatencyChange,

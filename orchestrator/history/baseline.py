@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from orchestrator.errors import UsageError
 from orchestrator.store import JobStore
-from orchestrator.wire import JobSpec, RunResult
+from pomar_core.errors import UsageError
+from pomar_core.wire import JobSpec, RunResult
 
 SEARCH_LIMIT = 1000
 """How many recent jobs ``--last-nightly`` looks through."""

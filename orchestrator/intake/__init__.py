@@ -8,8 +8,8 @@ Public API::
     result.module     # the torch module for the reference (None for bare Core ML)
 
 Only this package imports coremltools for conversion and inspection, and it translates every
-coremltools/torch exception into :class:`~orchestrator.errors.ModelError` or
-:class:`~orchestrator.errors.ConversionError`.
+coremltools/torch exception into :class:`~pomar_core.errors.ModelError` or
+:class:`~pomar_core.errors.ConversionError`.
 """
 
 from orchestrator.intake.convert import ConversionOptions, FrontEnd

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from orchestrator.errors import ConversionError, PomarError
 from orchestrator.intake.quiet import captured_stderr, coremltools, first_line
-from orchestrator.wire import Precision
+from pomar_core.errors import ConversionError, PomarError
+from pomar_core.wire import Precision
 
 if TYPE_CHECKING:
     from orchestrator.intake.sources import SourceModel

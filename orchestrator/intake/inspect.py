@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrator.errors import ModelError
 from orchestrator.intake.quiet import coremltools, first_line
-from orchestrator.wire import DType, Precision, TensorSpec
+from pomar_core.errors import ModelError
+from pomar_core.wire import DType, Precision, TensorSpec
 
 # ArrayFeatureType.ArrayDataType enum values (FeatureTypes.proto).
 _ARRAY_DTYPES = {

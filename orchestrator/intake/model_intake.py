@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from orchestrator.artifacts import ArtifactStore
-from orchestrator.errors import ModelError
 from orchestrator.intake.convert import ConversionOptions, convert
 from orchestrator.intake.inspect import ModelInterface, inspect_model
 from orchestrator.intake.locate import ModelSource, locate
-from orchestrator.model_archive import store_model, unpack_model
-from orchestrator.wire import ModelRef, SourceKind
+from pomar_core.artifacts import ArtifactStore
+from pomar_core.errors import ModelError
+from pomar_core.model_archive import store_model, unpack_model
+from pomar_core.wire import ModelRef, SourceKind
 
 if TYPE_CHECKING:
     import torch

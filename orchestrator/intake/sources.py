@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.errors import ModelError, PomarError
 from orchestrator.intake.locate import ModelSource
 from orchestrator.intake.quiet import captured_stderr, first_line
+from pomar_core.errors import ModelError, PomarError
 
 if TYPE_CHECKING:
     import torch

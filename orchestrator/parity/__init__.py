@@ -1,6 +1,6 @@
 """Parity: per-output metrics, tolerance policies, verdicts, triage, and budgets.
 
-``compare(reference, actual, policy)`` gives the :class:`~orchestrator.wire.ParityReport` of a
+``compare(reference, actual, policy)`` gives the :class:`~pomar_core.wire.ParityReport` of a
 run; ``triage(...)`` labels a failure; ``check_budgets(...)`` lists broken latency/memory budgets.
 """
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from orchestrator.wire import Budgets, DeviceInfo, MemoryStats, Timings
+from pomar_core.wire import Budgets, DeviceInfo, MemoryStats, Timings
 
 
 def check_budgets(

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from orchestrator.parity.metrics import compare_tensors
 from orchestrator.parity.policy import EffectiveRule, TolerancePolicy, load_policy
-from orchestrator.wire import (
+from pomar_core.arrays import Array
+from pomar_core.wire import (
     ComputeUnit,
     OutputMetrics,
     OutputParity,
@@ -19,8 +18,6 @@ from orchestrator.wire import (
     Precision,
     Verdict,
 )
-
-Array = npt.NDArray[Any]
 
 
 def compare(

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
-Array = npt.NDArray[Any]
+from pomar_core.arrays import Array
 
 LOG10_EDGES = np.arange(-12.0, 6.5, 0.5)
 """Bins of log10|error| from 1e-12 to 1e6; exact zeros and non-finite are counted apart."""

@@ -15,15 +15,12 @@ float64 path by returning None.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
-if TYPE_CHECKING:
-    from orchestrator.parity.metrics import _Chunk
-
-Array = npt.NDArray[Any]
+from orchestrator.parity.chunk import Chunk
+from pomar_core.arrays import Array
 
 MAX_CHUNK = 1 << 16
 """Chunks above this are left to the float64 path (the sums' exactness bound assumes it)."""
@@ -86,7 +83,7 @@ def _magnitude(chunk: Array) -> int:
 
 
 def measure_integer_chunk(
-    c: _Chunk,
+    c: Chunk,
     buf: IntegerScratch,
     ref_chunk: Array,
     act_chunk: Array,
@@ -95,7 +92,7 @@ def measure_integer_chunk(
     floor: float,
     tol_const: float,
     rtol: float,
-) -> _Chunk | None:
+) -> Chunk | None:
     """Fill ``c`` with the chunk's statistics, or return None when the float64 path must."""
     m = ref_chunk.size
     if m > MAX_CHUNK or not m or not 1e-30 <= floor <= 1e30 or not 0 <= rtol < math.inf:

@@ -22,13 +22,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
+from orchestrator.parity.chunk import Chunk
 from orchestrator.parity.integer import IntegerScratch, is_integer, measure_integer_chunk
 from orchestrator.parity.ulp import UlpScratch, ulp_distance_max
-from orchestrator.wire import OutputMetrics
-
-Array = npt.NDArray[Any]
+from pomar_core.arrays import Array
+from pomar_core.wire import OutputMetrics
 
 DEFAULT_CHUNK_ELEMENTS = 1 << 16
 """Small enough that a chunk's float64 temporaries stay in the CPU cache."""
@@ -189,30 +188,6 @@ class _Scratch:
         return float(squares.sum(dtype=np.float64))
 
 
-@dataclass
-class _Chunk:
-    """One chunk's contribution, added to the totals only once it is known to be sound."""
-
-    pairs: int = 0
-    sum_abs: float = 0.0
-    sum_d2: float = 0.0
-    sum_r2: float = 0.0
-    sum_a2: float = 0.0
-    max_abs: float = -1.0
-    worst: int = -1
-    max_rel: float = 0.0
-    max_ulp: float = 0.0
-    outside: int = 0
-    ref_nan: int = 0
-    ref_inf: int = 0
-    act_nan: int = 0
-    act_inf: int = 0
-    mismatch: int = 0
-    first_mismatch: int = -1
-    new_nonfinite: int = 0
-    infinite_error: bool = False
-
-
 class _Accumulator:
     """Running sums and extremes over chunks.
 
@@ -251,7 +226,7 @@ class _Accumulator:
         self.integer = IntegerScratch(self.size) if integer else None
         self._wide: _Scratch | None = None
         self.n = 0
-        self.total = _Chunk()
+        self.total = Chunk()
         self.worst_flat = -1
 
     @property
@@ -267,7 +242,7 @@ class _Accumulator:
             chunk = self._measure(self.fast, ref_chunk, act_chunk, offset)
         elif self.integer is not None:
             chunk = measure_integer_chunk(
-                _Chunk(),
+                Chunk(),
                 self.integer,
                 ref_chunk,
                 act_chunk,
@@ -283,9 +258,9 @@ class _Accumulator:
 
     def _measure(
         self, buf: _Scratch, ref_chunk: Array, act_chunk: Array, offset: int
-    ) -> _Chunk | None:
+    ) -> Chunk | None:
         """The chunk's statistics, or None when float32 arithmetic overflowed."""
-        c = _Chunk()
+        c = Chunk()
         m = ref_chunk.size
         r = buf.load(ref_chunk, buf.ref)
         a = buf.load(act_chunk, buf.act)
@@ -328,7 +303,7 @@ class _Accumulator:
             c.outside = int(np.count_nonzero(outside))
         return c
 
-    def _commit(self, c: _Chunk) -> None:
+    def _commit(self, c: Chunk) -> None:
         s = self.total
         for name in ("pairs", "sum_abs", "sum_d2", "sum_r2", "sum_a2", "outside", "new_nonfinite"):
             setattr(s, name, getattr(s, name) + getattr(c, name))
@@ -386,7 +361,7 @@ class _Accumulator:
 
 
 def _split_nonfinite(
-    c: _Chunk, r: Array, a: Array, ad: Array, offset: int
+    c: Chunk, r: Array, a: Array, ad: Array, offset: int
 ) -> tuple[Array, Array, Array, Array]:
     """Count NaN/Inf on each side into ``c``; keep the positions finite on both sides."""
     r_nan, a_nan = np.isnan(r), np.isnan(a)

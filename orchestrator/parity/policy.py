@@ -36,9 +36,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from orchestrator.errors import ToleranceError
 from orchestrator.parity.metrics import MetricParams
-from orchestrator.wire import ComputeUnit, OutputMetrics, Precision
+from pomar_core.errors import ToleranceError
+from pomar_core.wire import ComputeUnit, OutputMetrics, Precision
 
 UPPER_BOUNDS = (
     "max_abs_error",

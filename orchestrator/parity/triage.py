@@ -25,13 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from orchestrator.parity.compare import compare, shapes_match
 from orchestrator.parity.policy import TolerancePolicy
-from orchestrator.wire import ComputeUnit, Precision, TriageLabel, Verdict
+from pomar_core.arrays import Array
+from pomar_core.wire import ComputeUnit, Precision, TriageLabel, Verdict
 
-Array = npt.NDArray[Any]
 Outputs = Mapping[str, Array]
 
 AS_FAR_OFF = 3.0

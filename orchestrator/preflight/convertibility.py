@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator.errors import ConversionError, ModelError, PomarError
 from orchestrator.intake import ConversionOptions, FrontEnd, ModelSource
 from orchestrator.intake.convert import convert
 from orchestrator.intake.quiet import captured_stderr
@@ -27,7 +26,8 @@ from orchestrator.preflight.report import (
     Severity,
     UnsupportedTorchOp,
 )
-from orchestrator.wire import Precision, SourceKind
+from pomar_core.errors import ConversionError, ModelError, PomarError
+from pomar_core.wire import Precision, SourceKind
 
 _COREMLTOOLS_OPS = "https://apple.github.io/coremltools/docs-guides/source/custom-operators.html"
 _HELP = (

@@ -16,8 +16,6 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from orchestrator.catalog import IPhoneModel, all_iphones, lookup_iphone
-from orchestrator.errors import ModelError, SelectorError
 from orchestrator.intake.quiet import captured_stderr, coremltools, first_line
 from orchestrator.preflight.report import (
     DeviceMemory,
@@ -26,7 +24,9 @@ from orchestrator.preflight.report import (
     MemoryVerdict,
     Severity,
 )
-from orchestrator.wire import TensorSpec
+from pomar_core.catalog import IPhoneModel, all_iphones, lookup_iphone
+from pomar_core.errors import ModelError, SelectorError
+from pomar_core.wire import TensorSpec
 
 TIGHT_SHARE = 0.8
 """Above this share of the per-app limit the runtime's own overhead can tip it over."""
@@ -77,7 +77,7 @@ def estimate_memory(
     devices: Sequence[IPhoneModel],
 ) -> tuple[MemoryEstimate, list[Finding]]:
     """Estimate one prediction of the ML program at ``path`` against each of ``devices``."""
-    from agent.emulator import load_program
+    from coreml_emulator import load_program
 
     findings: list[Finding] = []
     flexible = [spec.name for spec in inputs if spec.flexible]

@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from agent.emulator import Trace
+from coreml_emulator import Trace
 from orchestrator.preflight.memory import human_bytes
 from orchestrator.preflight.report import Finding, RangeRisk, Severity
 
@@ -101,8 +101,8 @@ def trace_ranges(
 
     Skipped, with an info finding, when one prediction needs more than ``max_bytes``.
     """
-    from agent.emulator import load_program
-    from agent.emulator.loading import load_model
+    from coreml_emulator import load_program
+    from coreml_emulator.loading import load_model
 
     program = load_program(path)
     needed = program.memory_model("fp32").total_bytes

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from orchestrator.wire import Precision, TensorSpec, WireModel
+from pomar_core.wire import Precision, TensorSpec, WireModel
 
 
 class Severity(StrEnum):

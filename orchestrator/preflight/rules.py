@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator.errors import ModelError
 from orchestrator.preflight.report import Finding, Inventory, Severity
-from orchestrator.wire import Precision, TensorSpec
+from pomar_core.errors import ModelError
+from pomar_core.wire import Precision, TensorSpec
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 Stages: locate → convert (each front end, each target) → inventory → memory estimate against
 the selected iPhones → known-pitfall rules → FP16 range trace on the input set. A stage that
 cannot run says so in an info finding; bad input (a missing model, an unknown product type, an
-input file that does not fit) raises a :class:`~orchestrator.errors.UsageError`.
+input file that does not fit) raises a :class:`~pomar_core.errors.UsageError`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from orchestrator.errors import ConversionError, ModelError, PomarError
 from orchestrator.inputs import generate_inputs, load_inputs
 from orchestrator.intake import ConversionOptions, locate
 from orchestrator.intake.inspect import load_spec
@@ -37,7 +36,8 @@ from orchestrator.preflight.report import (
     Severity,
 )
 from orchestrator.preflight.rules import RuleContext, load_operations, run_rules
-from orchestrator.wire import ModelFormat, ModelRef, Precision, SourceKind
+from pomar_core.errors import ConversionError, ModelError, PomarError
+from pomar_core.wire import ModelFormat, ModelRef, Precision, SourceKind
 
 Progress = Callable[[str], None]
 

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
-
-import numpy.typing as npt
 
 from orchestrator.parity.detail import error_histogram, worst_elements
 from orchestrator.reports import plots
@@ -23,9 +21,9 @@ from orchestrator.reports.summary import (
     verdict_of,
     worst_output,
 )
-from orchestrator.wire import JobSpec, RunResult
+from pomar_core.arrays import Arrays
+from pomar_core.wire import JobSpec, RunResult
 
-Arrays = Mapping[str, npt.NDArray[Any]]
 ArrayLoader = Callable[[RunResult], tuple[Arrays, Arrays]]
 """Given a run, its (reference outputs, actual outputs); memory-mapped arrays are fine."""
 

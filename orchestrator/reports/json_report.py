@@ -9,7 +9,7 @@ from typing import Literal
 
 from orchestrator.history import JobComparison
 from orchestrator.reports.files import write_atomically
-from orchestrator.wire import PROTOCOL_VERSION, JobSpec, Reference, RunResult, WireModel
+from pomar_core.wire import PROTOCOL_VERSION, JobSpec, Reference, RunResult, WireModel
 
 
 class ResultsDocument(WireModel):

@@ -22,7 +22,7 @@ from orchestrator.reports.summary import (
     metrics_line,
     worst_output,
 )
-from orchestrator.wire import Budgets, RunResult, RunStatus
+from pomar_core.wire import Budgets, RunResult, RunStatus
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 """Characters XML 1.0 cannot carry at all, even escaped (a device log may hold them)."""

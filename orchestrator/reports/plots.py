@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from orchestrator.parity.detail import ErrorHistogram
-from orchestrator.wire import RunResult
+from pomar_core.wire import RunResult
 
 _VERDICT_VALUE = {"passed": 1.0, "failed": 0.0}
 

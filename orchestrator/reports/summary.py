@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from orchestrator.parity.budgets import check_budgets, format_bytes
-from orchestrator.wire import Budgets, OutputParity, RunResult, RunStatus, Verdict
+from pomar_core.wire import Budgets, OutputParity, RunResult, RunStatus, Verdict
 
 REFERENCE_KINDS = {
     "source_fp32": "the source model (PyTorch) in fp32 on the desktop",

@@ -26,7 +26,7 @@ from orchestrator.reports.summary import (
     reference_sentence,
     worst_cell,
 )
-from orchestrator.wire import Budgets, RunResult, RunStatus, Verdict
+from pomar_core.wire import Budgets, RunResult, RunStatus, Verdict
 
 _STATUS_STYLE = {
     RunStatus.PASSED: "green",

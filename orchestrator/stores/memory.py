@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 
-from orchestrator.errors import UsageError
 from orchestrator.store import DeviceRecord, RunRecord, Schedule
-from orchestrator.wire import JobSpec, RunResult, RunSpec, RunStatus
+from pomar_core.errors import UsageError
+from pomar_core.wire import JobSpec, RunResult, RunSpec, RunStatus
 
 
 def _now() -> datetime:

@@ -30,9 +30,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 from orchestrator import migrations
-from orchestrator.errors import StoreError, UsageError
-from orchestrator.store import DeviceRecord, DeviceState, RunRecord, Schedule
-from orchestrator.wire import DeviceInfo, JobSpec, RunResult, RunSpec, RunStatus
+from orchestrator.store import DeviceRecord, RunRecord, Schedule
+from pomar_core.errors import StoreError, UsageError
+from pomar_core.wire import DeviceInfo, DeviceState, JobSpec, RunResult, RunSpec, RunStatus
 
 _FINAL = [s.value for s in RunStatus if s.finished]
 _UNFINISHED = [RunStatus.QUEUED.value, RunStatus.RUNNING.value]

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 
 from orchestrator.farm import Farm, connect
-from orchestrator.settings import Settings
+from pomar_core.settings import Settings
 from tests.conftest import need_service
 from tests.integration.models import copy_artifacts_to
 
 REPO = Path(__file__).resolve().parents[2]
-POMAR = [sys.executable, "-c", "import sys; from orchestrator.cli import main; sys.exit(main())"]
+POMAR = [sys.executable, "-c", "import sys; from pomar.cli import main; sys.exit(main())"]
 HEARTBEAT_S = 0.5
 TICK_S = 0.3
 

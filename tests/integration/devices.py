@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 from agent.device import Device, RunOutcome, RunRequest
-from agent.devices.emulated import EmulatedDevice
-from orchestrator.wire import DeviceInfo
+from agent.devices.emulated.device import EmulatedDevice
+from pomar_core.wire import DeviceInfo
 
 _HOLD_LIMIT_S = 120.0
 _DEVICES: dict[str, HeldDevice] = {}

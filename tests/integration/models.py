@@ -8,11 +8,11 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from orchestrator.artifact_stores.local import LocalArtifactStore
-from orchestrator.artifacts import ArtifactStore
-from orchestrator.check import CheckRequest, new_job_id, prepare_job
+from orchestrator.check_job import CheckRequest, new_job_id, prepare_job
 from orchestrator.intake import ConversionOptions
-from orchestrator.wire import ComputeUnit, DeviceSelector, JobSpec, Precision, RunConfig
+from pomar_core.artifact_stores.local import LocalArtifactStore
+from pomar_core.artifacts import ArtifactStore
+from pomar_core.wire import ComputeUnit, DeviceSelector, JobSpec, Precision, RunConfig
 
 TINY = str(Path(__file__).with_name("tiny.py")) + ":build"
 

@@ -22,9 +22,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from agent.device import Device
+from agent.devices.ios.fake import FAST_CONFIG, FakeIPhone, FakeScenario, FakeSession, FakeTransport
+from agent.devices.ios.transport import DeviceRef
 from agent.discovery import DeviceSource, ios_source
-from agent.ios.fake import FAST_CONFIG, FakeIPhone, FakeScenario, FakeSession, FakeTransport
-from agent.ios.transport import DeviceRef
 
 _HOLD_LIMIT_S = 120.0
 _SOURCE: list[DeviceSource] = []

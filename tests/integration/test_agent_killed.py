@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.store import DeviceState
-from orchestrator.wire import DeviceSelector, RunStatus
+from pomar_core.wire import DeviceSelector, DeviceState, RunStatus
 from tests.integration.conftest import FarmProcesses, wait_for
 from tests.integration.models import tiny_job
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from orchestrator.celery_app import send_result
-from orchestrator.wire import ComputeUnit, DeviceSelector, RunStatus
+from pomar_core.celery_app import send_result
+from pomar_core.wire import ComputeUnit, DeviceSelector, RunStatus
 from tests.conftest import need_service
 from tests.integration.conftest import FarmProcesses, RedisServer, wait_for
 from tests.integration.models import tiny_job

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.cli import main
+from pomar.cli import main
 
 
 @pytest.fixture(autouse=True)

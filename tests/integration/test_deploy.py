@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 from click.testing import CliRunner
 
-from orchestrator.cli import cli
+from pomar.cli import cli
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 

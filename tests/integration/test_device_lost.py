@@ -7,7 +7,7 @@ import json
 import pytest
 
 from orchestrator.store import RunRecord
-from orchestrator.wire import ComputeUnit, DeviceSelector, RunStatus
+from pomar_core.wire import ComputeUnit, DeviceSelector, RunStatus
 from tests.integration.conftest import FarmProcesses, wait_for
 from tests.integration.models import tiny_job
 

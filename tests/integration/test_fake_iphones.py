@@ -10,7 +10,7 @@ import json
 import pytest
 
 from orchestrator.store import RunRecord
-from orchestrator.wire import DeviceSelector, RunStatus
+from pomar_core.wire import DeviceSelector, RunStatus
 from tests.integration.conftest import HEARTBEAT_S, FarmProcesses, wait_for
 from tests.integration.models import tiny_job
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from orchestrator.wire import DeviceSelector, RunStatus
+from pomar_core.wire import DeviceSelector, RunStatus
 from tests.integration.conftest import FarmProcesses, wait_for
 from tests.integration.models import tiny_job
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.wire import ComputeUnit, DeviceSelector, RunStatus
+from pomar_core.wire import ComputeUnit, DeviceSelector, RunStatus
 from tests.integration.conftest import FarmProcesses, wait_for
 from tests.integration.models import tiny_job
 

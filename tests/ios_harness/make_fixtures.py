@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from orchestrator.wire.harness import HarnessJob, HarnessResult
+from pomar_core.wire.harness import HarnessJob, HarnessResult
 from tests.ios_harness.npy_format import npy_bytes
 
 FIXTURES = Path(__file__).resolve().parents[2] / "ios_harness" / "fixtures"

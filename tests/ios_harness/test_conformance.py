@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from orchestrator.wire.harness import HarnessJob, HarnessResult
+from pomar_core.wire.harness import HarnessJob, HarnessResult
 from tests.ios_harness import make_fixtures
 from tests.ios_harness.npy_format import npy_bytes
 from tests.ios_harness.schema_conformance import check

@@ -11,20 +11,21 @@ import pytest
 from celery import Celery
 
 from orchestrator import coordinator as coordinator_module
-from orchestrator.artifact_stores.memory import MemoryArtifactStore
-from orchestrator.celery_app import broker_priority, make_app
 from orchestrator.coordinator import Coordinator
-from orchestrator.errors import SelectorError
-from orchestrator.leases import RUN_CANCELLED, RUN_DONE, Heartbeat, MemoryLiveness
 from orchestrator.reconciler import Reconciler
 from orchestrator.routing import plan_runs
-from orchestrator.store import DeviceState
 from orchestrator.stores.memory import MemoryJobStore
-from orchestrator.wire import (
+from pomar_core.artifact_stores.memory import MemoryArtifactStore
+from pomar_core.celery_app import broker_priority, make_app
+from pomar_core.errors import SelectorError
+from pomar_core.leases import RUN_CANCELLED, RUN_DONE, MemoryLiveness
+from pomar_core.wire import (
     ComputeUnit,
     DeviceInfo,
     DeviceKind,
     DeviceSelector,
+    DeviceState,
+    Heartbeat,
     JobSpec,
     RunConfig,
     RunResult,

@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from orchestrator.errors import UsageError
 from orchestrator.history import (
     Trend,
     compare_jobs,
@@ -19,7 +18,8 @@ from orchestrator.history import (
 )
 from orchestrator.parity import compare
 from orchestrator.stores.memory import MemoryJobStore
-from orchestrator.wire import (
+from pomar_core.errors import UsageError
+from pomar_core.wire import (
     ComputeUnit,
     DeviceInfo,
     DeviceKind,

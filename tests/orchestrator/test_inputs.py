@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from orchestrator.artifact_stores.local import LocalArtifactStore
-from orchestrator.artifacts import load_arrays
-from orchestrator.errors import InputsError
 from orchestrator.inputs import generate_inputs, prepare_inputs
-from orchestrator.wire import DType, InputOrigin, ModelFormat, ModelRef, SourceKind, TensorSpec
+from pomar_core.artifact_stores.local import LocalArtifactStore
+from pomar_core.artifacts import load_arrays
+from pomar_core.errors import InputsError
+from pomar_core.wire import DType, InputOrigin, ModelFormat, ModelRef, SourceKind, TensorSpec
 from tests.orchestrator.intake.helpers import assert_one_line_with_hint, stored_files
 
 IMAGE = TensorSpec(name="image", dtype=DType.FLOAT16, shape=(1, 3, 4, 4))

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from orchestrator.artifact_stores.local import LocalArtifactStore
-from orchestrator.artifacts import load_arrays
-from orchestrator.errors import ModelError
 from orchestrator.inputs import prepare_inputs
 from orchestrator.intake import ConversionOptions, intake_model
 from orchestrator.reference import compute_reference
-from orchestrator.wire import ReferenceKind
+from pomar_core.artifact_stores.local import LocalArtifactStore
+from pomar_core.artifacts import load_arrays
+from pomar_core.errors import ModelError
+from pomar_core.wire import ReferenceKind
 from tests.orchestrator.intake import tiny_models
 
 TINY = "tests.orchestrator.intake.tiny_models"
@@ -71,8 +71,8 @@ def test_a_source_with_a_different_number_of_outputs_is_a_model_error(
 def test_a_bare_core_ml_model_is_referenced_by_the_emulator_in_fp32(
     artifacts: LocalArtifactStore, tmp_path: Path
 ) -> None:
-    if importlib.util.find_spec("agent.emulator") is None:
-        pytest.skip("agent.emulator has not landed yet")
+    if importlib.util.find_spec("coreml_emulator") is None:
+        pytest.skip("coreml_emulator has not landed yet")
     converted = intake_model(
         f"{TINY}:build", artifacts, tmp_path / "cache", ConversionOptions(precision="fp32")
     )

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.celery_app import make_app
-from orchestrator.cli import main
-from orchestrator.errors import UsageError
 from orchestrator.scheduler import ScheduleFirer, StoreScheduler, new_schedule, parse_cron
 from orchestrator.stores.memory import MemoryJobStore
+from pomar.cli import main
+from pomar_core.celery_app import make_app
+from pomar_core.errors import UsageError
 
 
 @pytest.mark.parametrize("bad", ["* * * *", "61 * * * *", "0 2 * * funday"])

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from orchestrator.artifact_stores.local import LocalArtifactStore
 from orchestrator.intake import IntakeResult, intake_model
+from pomar_core.artifact_stores.local import LocalArtifactStore
 from tests.orchestrator.intake import tiny_models
 
 TINY_FACTORY = "tests.orchestrator.intake.tiny_models:build"

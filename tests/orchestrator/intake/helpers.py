@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestrator.artifact_stores.local import LocalArtifactStore
+from pomar_core.artifact_stores.local import LocalArtifactStore
 
 
 def stored_files(store: LocalArtifactStore) -> list[Path]:
@@ -15,7 +15,7 @@ def stored_files(store: LocalArtifactStore) -> list[Path]:
 
 
 def assert_one_line_with_hint(error: Exception) -> None:
-    from orchestrator.errors import PomarError
+    from pomar_core.errors import PomarError
 
     assert isinstance(error, PomarError)
     assert error.hint, "a user-facing error says what to do"

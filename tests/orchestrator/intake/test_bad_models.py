@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from orchestrator.artifact_stores.local import LocalArtifactStore
-from orchestrator.errors import ConversionError, ModelError
 from orchestrator.intake import ConversionOptions, FrontEnd, intake_model
+from pomar_core.artifact_stores.local import LocalArtifactStore
+from pomar_core.errors import ConversionError, ModelError
 from tests.orchestrator.intake.conftest import SessionModels
 from tests.orchestrator.intake.helpers import assert_one_line_with_hint, stored_files
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.artifact_stores.local import LocalArtifactStore
 from orchestrator.intake import ConversionOptions, FrontEnd, inspect_model, intake_model
-from orchestrator.wire import DType, ModelFormat, Precision, SourceKind
+from pomar_core.artifact_stores.local import LocalArtifactStore
+from pomar_core.wire import DType, ModelFormat, Precision, SourceKind
 from tests.orchestrator.intake.conftest import TINY_FACTORY, SessionModels
 
 TINY_FILE = str(Path(__file__).with_name("tiny_models.py"))

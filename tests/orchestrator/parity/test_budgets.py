@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from orchestrator.parity import check_budgets, unchecked_budgets
-from orchestrator.wire import Budgets, DeviceInfo, DeviceKind, LatencyStats, MemoryStats, Timings
+from pomar_core.wire import Budgets, DeviceInfo, DeviceKind, LatencyStats, MemoryStats, Timings
 
 PHONE = DeviceInfo(
     udid="u1",

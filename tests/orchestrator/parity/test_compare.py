@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 
 from orchestrator.parity import compare
-from orchestrator.wire import ParityReport, Verdict
+from pomar_core.wire import ParityReport, Verdict
 
 
 def _ref() -> dict[str, np.ndarray]:

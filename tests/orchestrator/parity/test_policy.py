@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.errors import ToleranceError
 from orchestrator.parity.policy import PRESETS, load_policy
-from orchestrator.wire import ComputeUnit, OutputMetrics, Precision
+from pomar_core.errors import ToleranceError
+from pomar_core.wire import ComputeUnit, OutputMetrics, Precision
 
 
 @pytest.mark.parametrize("name", PRESETS)

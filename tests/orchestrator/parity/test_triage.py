@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 
 from orchestrator.parity import triage
-from orchestrator.wire import TriageLabel
+from pomar_core.wire import TriageLabel
 
 
 def _ref() -> dict[str, np.ndarray]:

@@ -10,15 +10,15 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
-from orchestrator.commands.preflight import preflight
 from orchestrator.preflight import PreflightOutcome, PreflightReport, html_section, render_terminal
-from orchestrator.settings import Settings
+from pomar.commands.preflight import preflight
+from pomar_core.settings import Settings
 from tests.orchestrator.preflight.conftest import FACTORIES
 
 
 def _invoke(args: list[str]) -> tuple[int, str]:
     """Run the command as `pomar` would (a PomarError becomes its exit code)."""
-    from orchestrator.errors import PomarError
+    from pomar_core.errors import PomarError
 
     group = click.Group(commands={"preflight": preflight})
     runner = CliRunner()

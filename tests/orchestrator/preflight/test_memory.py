@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from agent.emulator import load_program
+from coreml_emulator import load_program
 from orchestrator.preflight import MemoryVerdict, PreflightOutcome, PreflightRequest, Severity
 from orchestrator.preflight.memory import materialize
 from orchestrator.preflight.run import run_preflight
@@ -118,8 +118,8 @@ def test_flexible_shapes_are_estimated_at_their_largest_shape_and_warned_about(
 
 @pytest.mark.parametrize("limit_share", [0.5, 0.9, 1.1])
 def test_verdict_thresholds_follow_the_share_of_the_app_limit(limit_share: float) -> None:
-    from orchestrator.catalog import lookup_iphone
     from orchestrator.preflight.memory import _against
+    from pomar_core.catalog import lookup_iphone
 
     device = lookup_iphone("iPhone15,2")
     assert device is not None

@@ -140,7 +140,7 @@ def test_clean_models_trip_no_pitfall(loud: PreflightOutcome) -> None:
 def test_weights_over_two_gigabytes_block_the_run(
     dilated: PreflightOutcome, tmp_path: Path
 ) -> None:
-    from agent.emulator.loading import load_model
+    from coreml_emulator.loading import load_model
     from tests.orchestrator.preflight import models
     from tests.orchestrator.preflight.test_memory import _converted
 

@@ -11,7 +11,7 @@ import torch
 
 from orchestrator.preflight import PreflightOutcome, PreflightRequest, Severity, run_preflight
 from orchestrator.preflight.ranges import FLUSH_TO_ZERO, HALF_MAX
-from orchestrator.wire import Precision
+from pomar_core.wire import Precision
 from tests.orchestrator.preflight import models
 from tests.orchestrator.preflight.conftest import FACTORIES
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from orchestrator.parity import compare
-from orchestrator.wire import (
+from pomar_core.wire import (
     ComputeUnit,
     DeviceInfo,
     DeviceKind,

@@ -8,7 +8,7 @@ from rich.console import Console
 
 from orchestrator.history import compare_jobs
 from orchestrator.reports.history import comparison_html, comparison_renderable, comparison_suite
-from orchestrator.wire import ComputeUnit
+from pomar_core.wire import ComputeUnit
 from tests.orchestrator.test_history import OTHER, result, samples
 
 

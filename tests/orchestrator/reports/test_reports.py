@@ -17,7 +17,7 @@ from orchestrator.reports import (
     write_json,
     write_junit,
 )
-from orchestrator.wire import RunEnvironment, RunResult
+from pomar_core.wire import RunEnvironment, RunResult
 from tests.orchestrator.reports.conftest import overflowed_outputs, reference_outputs
 
 HERE = Path(__file__).parent

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.errors import UsageError
-from orchestrator.store import DeviceRecord, DeviceState, JobStore, Schedule
+from orchestrator.store import DeviceRecord, JobStore, Schedule
 from orchestrator.stores.memory import MemoryJobStore
 from orchestrator.stores.sql import SqlJobStore, migrate
-from orchestrator.wire import (
+from pomar_core.errors import UsageError
+from pomar_core.wire import (
     DeviceInfo,
     DeviceKind,
+    DeviceState,
     JobSpec,
     RunResult,
     RunSpec,

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from orchestrator import migrations
-from orchestrator.errors import StoreError
 from orchestrator.stores.sql import SqlJobStore, _make_engine, migrate
-from orchestrator.wire import RunStatus
+from pomar_core.errors import StoreError
+from pomar_core.wire import RunStatus
 from tests.conftest import need_service
 from tests.orchestrator.stores.test_job_store_contract import _job, _pg_available, _result, _run
 
