@@ -117,7 +117,8 @@ def test_a_slower_job_exits_1_and_every_report_carries_the_regression(
     assert doc["comparison"]["baseline_job_id"] == "n1"
     assert doc["comparison"]["runs"][0]["latency"]["bucket"] == 1.5
     xmlschema = pytest.importorskip("xmlschema")
-    xmlschema.XMLSchema(HERE.parent / "reports" / "junit-10.xsd").validate(paths["xml"])
+    xsd = HERE.parent.parent / "orchestrator" / "reports" / "junit-10.xsd"
+    xmlschema.XMLSchema(xsd).validate(paths["xml"])
     suites = ET.parse(paths["xml"]).getroot()
     assert suites.get("failures") == "1"
     history = suites.findall("testsuite")[1]

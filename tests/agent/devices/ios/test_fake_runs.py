@@ -218,7 +218,7 @@ def test_golden_result_fixture_converts_ns_to_ms_and_reads_outputs(
 
     from agent.devices.ios.harness_run import HarnessRunner
 
-    fixtures = Path(__file__).resolve().parents[3] / "ios_harness" / "fixtures"
+    fixtures = Path(__file__).resolve().parents[4] / "ios_harness" / "fixtures"
     if not (fixtures / "result_ok.json").exists():
         pytest.skip("harness fixtures not written yet")
     session = fake_session()

@@ -16,8 +16,8 @@ import pytest
 
 from agent.devices.ios.pmd3.contract import USED, Used
 
-REPO = Path(__file__).resolve().parents[3]
-ADAPTER = REPO / "agent" / "ios" / "pmd3"
+REPO = Path(__file__).resolve().parents[4]
+ADAPTER = REPO / "agent" / "devices" / "ios" / "pmd3"
 
 
 def resolve(target: str) -> tuple[Any, Any, str | None]:

@@ -14,7 +14,7 @@ from agent.devices.ios.readiness import check_devices
 from pomar_core import catalog
 from pomar_core.wire.harness import HarnessJob, HarnessResult
 
-FIXTURES = Path(__file__).resolve().parents[3] / "ios_harness" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[4] / "ios_harness" / "fixtures"
 
 
 def test_catalog_knows_every_iphone_from_xs_to_17() -> None:
