@@ -97,7 +97,7 @@ def torch_reference(
 
 def emulator_reference(model_path: Path, inputs: Mapping[str, npt.NDArray[np.generic]]) -> Arrays:
     """Run the Core ML program at ``model_path`` through Pomar's emulator in fp32."""
-    from coreml_emulator import predict  # the agent package is only needed on this path
+    from coreml_emulator import predict  # pulls torch: only on this path
 
     outputs = predict(model_path, dict(inputs), precision="fp32")
     # The emulator returns the dtypes the model declares; a reference keeps full fp32.
