@@ -16,7 +16,7 @@ import numpy as np
 
 from orchestrator.preflight.memory import human_bytes
 from orchestrator.preflight.report import Severity
-from orchestrator.preflight.rules import Hit, Rule, RuleContext, name_of, producer
+from orchestrator.preflight.rules import Hit, Rule, RuleContext, fed_by, name_of, producer
 
 HARDWARE_DIM_LIMIT = 16384
 """Largest tensor dimension the GPU (texture width) and the Neural Engine accept."""
@@ -188,8 +188,7 @@ def _logsumexp(ctx: RuleContext) -> Iterator[Hit]:
 
 def _log_softmax(ctx: RuleContext) -> Iterator[Hit]:
     for op in ctx.ops_of("log"):
-        maker = producer(op.inputs["x"])
-        if maker is not None and maker.op_type == "softmax":
+        if fed_by(op, "softmax"):
             yield Hit(
                 "log(softmax(x)) (how log_softmax is lowered): small probabilities underflow "
                 "to 0 in fp16 and log gives -inf on the Neural Engine",
@@ -199,11 +198,7 @@ def _log_softmax(ctx: RuleContext) -> Iterator[Hit]:
 
 def _logcumsumexp(ctx: RuleContext) -> Iterator[Hit]:
     for op in ctx.ops_of("log"):
-        cumsum = producer(op.inputs["x"])
-        if cumsum is None or cumsum.op_type != "cumsum":
-            continue
-        exp = producer(cumsum.inputs["x"])
-        if exp is not None and exp.op_type == "exp":
+        if fed_by(op, "cumsum", "exp"):
             yield Hit(
                 "exp → cumsum → log (logcumsumexp) without a max shift: Inf then NaN in fp16 "
                 "for inputs above ≈ 11",
@@ -213,11 +208,7 @@ def _logcumsumexp(ctx: RuleContext) -> Iterator[Hit]:
 
 def _rms_norm_lowering(ctx: RuleContext) -> Iterator[Hit]:
     for op in ctx.ops_of("reduce_max"):
-        source = producer(op.inputs["x"])
-        if source is None or source.op_type != "abs":
-            continue
-        scaled = [c for c in op.outputs[0].child_ops if c.op_type == "real_div"]
-        if scaled:
+        if fed_by(op, "abs") and any(c.op_type == "real_div" for c in op.outputs[0].child_ops):
             yield Hit(
                 "torch rms_norm lowered by coremltools 9.0 as x / max|x| with eps added after "
                 "the rescale: eps is effectively multiplied by max|x|² (a conversion error "

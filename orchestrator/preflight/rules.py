@@ -113,6 +113,16 @@ def producer(var: Any) -> Any:
     return getattr(var, "op", None)
 
 
+def fed_by(op: Any, *op_types: str) -> bool:
+    """Whether ``op``'s ``x`` input comes from a chain of ops of ``op_types``, nearest first:
+    ``fed_by(log, "cumsum", "exp")`` is ``log(cumsum(exp(…)))``."""
+    for op_type in op_types:
+        op = producer(op.inputs["x"])
+        if op is None or op.op_type != op_type:
+            return False
+    return True
+
+
 def load_operations(path: Path, name: str) -> tuple[Any, ...]:
     """The ops of ``main`` of the ML program at ``path``, for rules (any feature types)."""
     from coremltools.converters.mil.frontend.milproto.load import load as load_milproto
