@@ -12,19 +12,23 @@ import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from celery.beat import ScheduleEntry, Scheduler
 from celery.schedules import crontab
 
+from orchestrator.farmfile import SweepPlan
 from orchestrator.store import JobStore, Schedule
+from orchestrator.sweeps import PlanSubmitter, new_sweep_id, plan_of
 from pomar_core.celery_app import FIRE_SCHEDULE, RESULTS_QUEUE
 from pomar_core.errors import PomarError, UsageError
 
 log = logging.getLogger(__name__)
 
 
-def parse_cron(text: str) -> crontab:
-    """A five-field cron expression (minute hour day-of-month month day-of-week)."""
+def parse_cron(text: str, timezone: str = "UTC") -> crontab:
+    """A five-field cron expression (minute hour day-of-month month day-of-week), read in
+    ``timezone`` (an IANA name)."""
     fields = text.split()
     if len(fields) != 5:
         raise UsageError(
@@ -36,6 +40,8 @@ def parse_cron(text: str) -> crontab:
         schedule = crontab(minute, hour, day_of_week, day_of_month, month_of_year)
     except (ValueError, IndexError) as exc:
         raise UsageError(f"bad cron expression '{text}': {exc}", hint="e.g. '0 2 * * *'") from None
+    if timezone != "UTC":
+        schedule.tz = ZoneInfo(timezone)  # a cached property: the fields match local time
     return schedule
 
 
@@ -72,7 +78,7 @@ class StoreScheduler(Scheduler):  # type: ignore[misc]
             entries[schedule.name] = ScheduleEntry(
                 name=schedule.name,
                 task=FIRE_SCHEDULE,
-                schedule=parse_cron(schedule.cron),
+                schedule=parse_cron(schedule.cron, schedule.timezone),
                 args=(schedule.name,),
                 options={"queue": RESULTS_QUEUE},
                 last_run_at=last,
@@ -85,16 +91,23 @@ class StoreScheduler(Scheduler):  # type: ignore[misc]
 class ScheduleFirer:
     """The coordinator side: one job per model of a due schedule, targeted at its pools."""
 
-    def __init__(self, submit_model: Any, store: JobStore) -> None:
+    def __init__(
+        self, submit_model: Any, store: JobStore, submit_plan: PlanSubmitter | None = None
+    ) -> None:
         self.submit_model = submit_model
         """``(model, pools, compute_units, label) -> job_id``: prepares and submits one job."""
         self.store = store
+        self.submit_plan = submit_plan
+        """For farm-file schedules: one job per model entry, all of one sweep."""
 
     def fire(self, name: str) -> list[str]:
         schedule = next((s for s in self.store.list_schedules() if s.name == name), None)
         if schedule is None:
             log.warning("schedule %s fired but no longer exists; ignored", name)
             return []
+        plan = plan_of(schedule)
+        if plan is not None and self.submit_plan is not None:
+            return self._fire_plan(plan)
         jobs = []
         for model in schedule.models:
             try:
@@ -102,6 +115,18 @@ class ScheduleFirer:
             except PomarError as exc:
                 log.warning("schedule %s: %s not submitted: %s", name, model, exc.one_line())
         log.warning("schedule %s fired: %s", name, ", ".join(jobs) or "no jobs")
+        return jobs
+
+    def _fire_plan(self, plan: SweepPlan) -> list[str]:
+        assert self.submit_plan is not None
+        sweep_id = new_sweep_id(plan.name, datetime.now(UTC))
+        jobs = []
+        for entry in plan.models:
+            try:
+                jobs.append(self.submit_plan(plan, entry, sweep_id))
+            except PomarError as exc:
+                log.warning("sweep %s: %s not submitted: %s", sweep_id, entry.path, exc.one_line())
+        log.warning("sweep %s fired: %s", sweep_id, ", ".join(jobs) or "no jobs")
         return jobs
 
 

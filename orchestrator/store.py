@@ -61,6 +61,11 @@ class Schedule(WireModel):
     compute_units: tuple[str, ...]
     created_at: datetime
     last_fired_at: datetime | None = None
+    timezone: str = "UTC"
+    """The zone the cron expression is read in."""
+    plan: str | None = None
+    """A farm-file schedule (``orchestrator.farmfile.SweepPlan`` as JSON); None for one made
+    with ``pomar schedule add``."""
 
 
 @runtime_checkable

@@ -184,6 +184,11 @@ def send_result(app: Celery, result: RunResult) -> None:
     _send(app, RECORD_RESULT, [result.model_dump_json()], RESULTS_QUEUE)
 
 
+def send_fire_schedule(app: Celery, name: str) -> None:
+    """Ask the coordinator to fire a schedule now (what beat sends when one is due)."""
+    _send(app, FIRE_SCHEDULE, [name], RESULTS_QUEUE)
+
+
 def _send(
     app: Celery, task: str, args: list[Any], queue: str, *, priority: int | None = None
 ) -> None:

@@ -12,6 +12,7 @@ single line and the exit code of its branch; a traceback that reaches a user is 
     │   │   └── UnsupportedOpError      the emulator cannot run an op (names op and opset)
     │   ├── InputsError                 an input set that does not fit the model
     │   ├── ToleranceError              a tolerance policy that does not parse or validate
+    │   ├── FarmFileError               a farm file that does not parse (carries file, line, field)
     │   └── SelectorError               a device/pool selector that matches nothing
     ├── JobRefused                      exit 1: preflight says the job cannot succeed
     ├── InfrastructureError             exit 3: the farm, not the model, failed
@@ -94,6 +95,19 @@ class InputsError(UsageError):
 
 class ToleranceError(UsageError):
     """A tolerance policy does not parse or validate."""
+
+
+class FarmFileError(UsageError):
+    """A farm file (schedules as code) does not parse or validate."""
+
+    def __init__(
+        self, message: str, *, file: str, line: int | None, field: str | None, hint: str
+    ) -> None:
+        where = f"{file}:{line}" if line else file
+        super().__init__(f"{where}: {field + ': ' if field else ''}{message}", hint=hint)
+        self.file = file
+        self.line = line
+        self.field = field
 
 
 class SelectorError(UsageError):

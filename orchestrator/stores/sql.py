@@ -321,6 +321,8 @@ class SqlJobStore:
             "models": schedule.models,
             "pools": schedule.pools,
             "compute_units": schedule.compute_units,
+            "timezone": schedule.timezone,
+            "plan": schedule.plan,
         }
         with self._guard(), self._session.begin() as s:
             row = s.get(ScheduleRow, schedule.name)
@@ -344,6 +346,8 @@ class SqlJobStore:
                         models=tuple(matrix["models"]),
                         pools=tuple(matrix["pools"]),
                         compute_units=tuple(matrix["compute_units"]),
+                        timezone=matrix.get("timezone", "UTC"),
+                        plan=matrix.get("plan"),
                         created_at=_aware(r.created_at),
                         last_fired_at=_aware(r.last_fired_at) if r.last_fired_at else None,
                     )

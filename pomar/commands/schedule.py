@@ -1,4 +1,5 @@
-"""``pomar schedule add/list/remove/serve``: nightly matrices fired by Celery beat."""
+"""``pomar schedule validate/apply/run-now/add/list/remove/serve``: nightly sweeps fired by
+Celery beat, kept as a farm file in the team's repository (or added one by one)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import functools
 import json
 import logging
 import signal
+from pathlib import Path
 from types import FrameType
 
 import click
@@ -21,6 +23,53 @@ from pomar_core.settings import Settings
 @click.group()
 def schedule() -> None:
     """Named matrices (models × pools × compute units) run on a cron expression."""
+
+
+@schedule.command("validate")
+@click.argument("farm_file", type=click.Path(path_type=Path))
+def validate(farm_file: Path) -> int:
+    """Check FARM_FILE (TOML): every error names the file, line and field."""
+    from orchestrator.farmfile import load_farm_file
+
+    farm = load_farm_file(farm_file)
+    names = ", ".join(farm.schedules) or "no schedules"
+    click.echo(f"{farm_file}: ok ({names}; {len(farm.notify.webhooks)} webhook(s))")
+    return 0
+
+
+@schedule.command("apply")
+@click.argument("farm_file", type=click.Path(path_type=Path))
+@click.pass_obj
+def apply(settings: Settings, farm_file: Path) -> int:
+    """Store FARM_FILE's schedules; the coordinator's beat picks them up within 30 s."""
+    from orchestrator.farmfile import load_farm_file
+    from orchestrator.sweeps import apply_farm_file
+
+    applied = apply_farm_file(open_store(settings.resolved_store_url), load_farm_file(farm_file))
+    for word, names in (
+        ("added", applied.added),
+        ("changed", applied.changed),
+        ("unchanged", applied.unchanged),
+        ("removed", applied.removed),
+    ):
+        if names:
+            click.echo(f"{word}: {', '.join(names)}")
+    return 0
+
+
+@schedule.command("run-now")
+@click.argument("name")
+@click.pass_obj
+def run_now(settings: Settings, name: str) -> int:
+    """Have the coordinator fire the schedule NAME now (its cron is unaffected)."""
+    from orchestrator.farm import broker_url_of
+    from orchestrator.sweeps import run_now as fire_now
+    from pomar_core.celery_app import make_app
+
+    app = make_app(broker_url_of(settings), name="pomar-cli")
+    fire_now(open_store(settings.resolved_store_url), app, name)
+    click.echo(f"schedule {name}: fired; see `pomar farm` for the sweep")
+    return 0
 
 
 @schedule.command("add")
@@ -58,12 +107,19 @@ def list_schedules(settings: Settings, as_json: bool) -> int:
         click.echo(json.dumps({"schedules": [s.model_dump(mode="json") for s in found]}))
         return 0
     table = Table(title="schedules")
-    for column in ("name", "cron", "models", "pools", "units", "last fired"):
+    for column in ("name", "cron", "zone", "models", "pools", "units", "from", "last fired"):
         table.add_column(column)
     for s in found:
         last = f"{s.last_fired_at:%Y-%m-%d %H:%M} UTC" if s.last_fired_at else "never"
         table.add_row(
-            s.name, s.cron, ", ".join(s.models), ", ".join(s.pools), ",".join(s.compute_units), last
+            s.name,
+            s.cron,
+            s.timezone,
+            ", ".join(s.models),
+            ", ".join(s.pools),
+            ",".join(s.compute_units),
+            "farm file" if s.plan else "schedule add",
+            last,
         )
     Console().print(table)
     return 0

@@ -125,6 +125,9 @@ class JobSpec(WireModel):
     submitted_at: datetime
     submitted_by: str | None = None
     label: str | None = None
+    converter: str | None = None
+    """The converter that made or read the model, e.g. ``coremltools 8.3.0``: a change is
+    called out in a series, like an OS update."""
 
 
 class RunSpec(WireModel):
