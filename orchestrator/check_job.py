@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from importlib import metadata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,10 +20,9 @@ from orchestrator.intake import ConversionOptions, IntakeResult, intake_model
 from orchestrator.preflight import PreflightReport, PreflightRequest, run_preflight
 from orchestrator.reference import compute_reference
 from orchestrator.store import JobStore, RunRecord
-from pomar_core.arrays import Arrays
-from pomar_core.artifacts import ArtifactStore, load_array, load_arrays
+from pomar_core.artifacts import ArtifactStore
 from pomar_core.errors import ConversionError, JobRefused, RunTimeoutError
-from pomar_core.wire import DeviceSelector, JobSpec, Reference, RunConfig, RunResult
+from pomar_core.wire import DeviceSelector, JobSpec, Reference, RunConfig
 
 Progress = Callable[[str], None]
 """Receives a short description of the stage being worked on."""
@@ -105,8 +105,17 @@ def prepare_job(
         config=request.config,
         submitted_at=datetime.now(UTC),
         label=request.label,
+        converter=converter_version(),
     )
     return PreparedJob(job=job, intake=intake, reference=reference, preflight=preflight.report)
+
+
+def converter_version() -> str | None:
+    """``coremltools <version>`` as installed (read from its metadata: no import)."""
+    try:
+        return f"coremltools {metadata.version('coremltools')}"
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def new_job_id() -> str:
@@ -135,19 +144,3 @@ def wait_for_runs(
                 hint=f"see `pomar status {job_id}` later, or raise --timeout",
             )
         time.sleep(poll_s)
-
-
-def run_arrays_loader(
-    artifacts: ArtifactStore, reference: Reference
-) -> Callable[[RunResult], tuple[Arrays, Arrays]]:
-    """For reports: a run's (reference outputs, actual outputs), read from the artifact store."""
-    ref_arrays: Arrays | None = None
-
-    def load(result: RunResult) -> tuple[Arrays, Arrays]:
-        nonlocal ref_arrays
-        if ref_arrays is None:
-            ref_arrays = load_arrays(artifacts, reference.sha256)
-        actual = {out.name: load_array(artifacts, out.sha256) for out in result.outputs}
-        return ref_arrays, actual
-
-    return load

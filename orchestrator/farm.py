@@ -21,6 +21,8 @@ from orchestrator.reconciler import Reconciler
 from orchestrator.scheduler import ScheduleFirer
 from orchestrator.store import JobStore
 from orchestrator.stores import migrate_store, open_store
+from orchestrator.sweeps import plan_submitter
+from pomar_core.artifact_stores import open_artifacts
 from pomar_core.artifacts import ArtifactStore
 from pomar_core.celery_app import RESULTS_QUEUE, WorkerThread, make_app, roles
 from pomar_core.errors import UsageError
@@ -47,18 +49,6 @@ def broker_url_of(settings: Settings) -> str:
             hint="export POMAR_BROKER_URL=redis://host:6379/0 (or use `pomar check` embedded)",
         )
     return settings.broker_url
-
-
-def open_artifacts(settings: Settings) -> ArtifactStore:
-    """The farm's artifact store: a (shared) directory, or an S3-compatible bucket."""
-    url = settings.artifacts_url or ""
-    if url.startswith("s3://"):
-        from pomar_core.artifact_stores.s3 import S3ArtifactStore
-
-        return S3ArtifactStore.from_url(url, cache_dir=settings.data_dir / "cache" / "artifacts")
-    from pomar_core.artifact_stores.local import LocalArtifactStore
-
-    return LocalArtifactStore(settings.artifacts_dir)
 
 
 def connect(
@@ -118,7 +108,11 @@ def serve_coordinator(
     """Record results (a worker on ``pomar.results``), fire due schedules, and reconcile, until
     ``stop`` is set."""
     roles(farm.app).recorder = farm.coordinator
-    roles(farm.app).firer = ScheduleFirer(model_submitter(farm, cache_dir), farm.store)
+    roles(farm.app).firer = ScheduleFirer(
+        model_submitter(farm, cache_dir),
+        farm.store,
+        submit_plan=plan_submitter(farm.artifacts, farm.coordinator.submit, cache_dir),
+    )
     worker = WorkerThread(farm.app, [RESULTS_QUEUE], hostname=f"coordinator@{socket.gethostname()}")
     worker.start()
     log.warning("coordinator recording results from %s", RESULTS_QUEUE)

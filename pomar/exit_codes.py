@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from orchestrator.reports import ResultsDocument
 from pomar_core.wire import RunResult, RunStatus
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INFRA = 0, 1, 2, 3
@@ -30,3 +31,12 @@ def exit_code_for(results: Sequence[RunResult]) -> int:
     if statuses & failed:
         return EXIT_FAILED
     return EXIT_OK
+
+
+def exit_code_for_document(document: ResultsDocument) -> int:
+    """The runs decide first (:func:`exit_code_for`); a job whose runs all passed exits 1 when
+    it regressed against its baseline (slower, bigger, or drifted from its parity)."""
+    code = exit_code_for(document.results)
+    if code == EXIT_OK and document.comparison is not None and document.comparison.regressed:
+        return EXIT_FAILED
+    return code

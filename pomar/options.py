@@ -1,9 +1,11 @@
-"""The options every job-making command shares (``check``, ``submit``), and the one function
-that turns them into a :class:`~orchestrator.check_job.CheckRequest`."""
+"""Option groups the commands share, and the parsers that turn them into library requests:
+:func:`job_options` + :func:`build_request` (``check``, ``submit``) and :func:`report_options`
+(``check``, ``results``, ``report``, ``preflight``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -11,7 +13,9 @@ import click
 from pydantic import ValidationError
 
 from orchestrator.check_job import CheckRequest
-from orchestrator.intake import ConversionOptions
+from orchestrator.intake import ConversionOptions, FrontEnd
+from orchestrator.preflight import PreflightRequest
+from orchestrator.reports import FORMATS, STDOUT, require_formats
 from pomar_core.errors import UsageError
 from pomar_core.wire import Budgets, ComputeUnit, DeviceSelector, Precision, RunConfig
 
@@ -105,6 +109,37 @@ def job_options(fn: F) -> F:
     return fn
 
 
+ReportTargets = Mapping[str, Path]
+"""Report format name → path (``-`` prints it), as :func:`report_options` passes them."""
+
+
+def report_options(fn: F) -> F:
+    """Add ``--NAME PATH`` for every format in the report registry and pass the ones given to
+    the command as ``reports``, a :data:`ReportTargets`. A format whose optional extra is
+    missing, or two reports to stdout, are bad usage (exit 2) before the command runs."""
+
+    @functools.wraps(fn)
+    def command(*args: Any, **kwargs: Any) -> Any:
+        reports = {n: p for n in FORMATS if (p := kwargs.pop(f"{n}_report")) is not None}
+        if list(reports.values()).count(STDOUT) > 1:
+            raise UsageError(
+                "only one report can go to stdout ('-')", hint="write the others to files"
+            )
+        require_formats(tuple(reports))
+        return fn(*args, reports=reports, **kwargs)
+
+    for name in reversed(list(FORMATS)):
+        command = click.option(
+            f"--{name}",
+            f"{name}_report",
+            type=click.Path(path_type=Path),
+            default=None,
+            metavar="PATH",
+            help=f"{FORMATS[name].help} '-' prints it.",
+        )(command)
+    return command  # type: ignore[return-value]
+
+
 def build_request(model: str, **opts: Any) -> CheckRequest:
     """A validated request from the options of :func:`job_options`; ``UsageError`` on bad
     input. Unknown keys are ignored, so commands may add their own options."""
@@ -154,6 +189,49 @@ def build_request(model: str, **opts: Any) -> CheckRequest:
         seed=int(opts["seed"]),
         target=target,
         label=opts["label"],
+    )
+
+
+def build_preflight_request(
+    model: str,
+    *,
+    precision: str,
+    targets: tuple[str, ...],
+    front_end: str,
+    device_types: tuple[str, ...],
+    input_names: str | None,
+    output_names: str | None,
+    inputs_path: Path | None,
+    seed: int,
+    max_trace_mb: int,
+) -> PreflightRequest:
+    """The request of ``pomar preflight``'s options; ``UsageError`` on a bad target. The first
+    ``--deployment-target`` is the run's, the others are tried as well."""
+    fields: dict[str, object] = {
+        "precision": Precision(precision),
+        "front_end": FrontEnd(front_end),
+        "input_names": _names(input_names),
+        "output_names": _names(output_names),
+    }
+    if targets:
+        fields["deployment_target"] = targets[0]
+    try:
+        conversion = ConversionOptions.model_validate(fields)
+        for extra in targets[1:]:
+            ConversionOptions.model_validate({"deployment_target": extra})
+    except ValidationError:
+        raise UsageError(
+            f"bad --deployment-target in {', '.join(targets)}",
+            hint="use targets such as iOS16, iOS17 or iOS18",
+        ) from None
+    return PreflightRequest(
+        model=model,
+        conversion=conversion,
+        extra_targets=targets[1:],
+        devices=device_types or None,
+        inputs_path=inputs_path,
+        seed=seed,
+        max_trace_bytes=max_trace_mb * 1024**2,
     )
 
 

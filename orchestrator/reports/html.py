@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 from orchestrator.parity.detail import error_histogram, worst_elements
+from orchestrator.preflight import html_section
 from orchestrator.reports import plots
-from orchestrator.reports.files import write_atomically
+from orchestrator.reports.arrays import ArrayLoader, stored_arrays
+from orchestrator.reports.document import ResultsDocument
+from orchestrator.reports.history import comparison_html
 from orchestrator.reports.summary import (
     environment_text,
     failure_reasons,
@@ -21,11 +23,9 @@ from orchestrator.reports.summary import (
     verdict_of,
     worst_output,
 )
-from pomar_core.arrays import Arrays
-from pomar_core.wire import JobSpec, RunResult
-
-ArrayLoader = Callable[[RunResult], tuple[Arrays, Arrays]]
-"""Given a run, its (reference outputs, actual outputs); memory-mapped arrays are fine."""
+from orchestrator.reports.writer import ReportWriter
+from pomar_core.artifacts import ArtifactStore
+from pomar_core.wire import RunResult
 
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1100px}
@@ -37,27 +37,37 @@ svg{max-width:100%;height:auto}footer{margin-top:2em;color:#555}
 """
 
 
+class HtmlWriter(ReportWriter):
+    """The page; histograms of the runs' arrays when an artifact store holds them."""
+
+    def __init__(self, artifacts: ArtifactStore | None = None) -> None:
+        self.artifacts = artifacts
+
+    def render(self, document: ResultsDocument) -> str:
+        load = None
+        if self.artifacts is not None and document.reference is not None:
+            load = stored_arrays(self.artifacts, document.reference)
+        return html_report(document, load_arrays=load)
+
+
 def html_report(
-    results: Sequence[RunResult],
-    *,
-    job: JobSpec | None = None,
-    reference_description: str | None = None,
-    load_arrays: ArrayLoader | None = None,
-    worst_n: int = 10,
-    sections: Sequence[str] = (),
+    document: ResultsDocument, *, load_arrays: ArrayLoader | None = None, worst_n: int = 10
 ) -> str:
-    """The HTML page as text. ``sections`` are trusted HTML fragments appended after the
-    outputs (e.g. the preflight findings)."""
+    """The HTML page as text: runs, plots, outputs, then the preflight findings and the
+    baseline comparison when the document has them."""
     e = html.escape
+    job, results = document.job, document.results
     title = f"Pomar report — {job.model.name} ({job.job_id})" if job else "Pomar report"
-    if reference_description is None and job is not None and job.reference is not None:
-        reference_description = job.reference.description
+    if document.preflight_only and document.preflight is not None:
+        title = f"Pomar preflight — {document.preflight.model}"
     parts = [
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{e(title)}</title>",
         f"<style>{_CSS}</style></head><body><h1>{e(title)}</h1>",
-        "<h2>Runs</h2>",
-        _runs_table(results),
     ]
+    if document.preflight_only and document.preflight is not None:
+        parts.append(html_section(document.preflight))
+        return "\n".join([*parts, "</body></html>"])
+    parts += ["<h2>Runs</h2>", _runs_table(results)]
     if results:
         parts += ["<h2>Verdict matrix</h2>", plots.verdict_matrix(results)]
     for heading, svg in (
@@ -69,15 +79,14 @@ def html_report(
     parts.append("<h2>Outputs</h2>")
     for i, r in enumerate(results):
         parts.append(_run_outputs(r, i, load_arrays, worst_n))
-    parts.extend(sections)
-    ref = reference_sentence(reference_kind_of(results), reference_description)
+    if document.preflight is not None:
+        parts.append(html_section(document.preflight))
+    if document.comparison is not None:
+        parts.append(comparison_html(document.comparison))
+    description = document.reference.description if document.reference else None
+    ref = reference_sentence(reference_kind_of(results), description)
     parts.append(f"<footer>{e(ref)}</footer></body></html>")
     return "\n".join(parts)
-
-
-def write_html(results: Sequence[RunResult], path: str | Path, **kwargs: Any) -> Path:
-    """Write :func:`html_report` atomically."""
-    return write_atomically(path, html_report(results, **kwargs))
 
 
 def _runs_table(results: Sequence[RunResult]) -> str:

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
-from pathlib import Path
 
-from orchestrator.history import JobComparison
-from orchestrator.reports.files import write_atomically
+from orchestrator.preflight import PreflightReport
+from orchestrator.reports.document import ResultsDocument
 from orchestrator.reports.history import comparison_suite
 from orchestrator.reports.summary import (
     environment_text,
@@ -22,7 +20,8 @@ from orchestrator.reports.summary import (
     metrics_line,
     worst_output,
 )
-from pomar_core.wire import Budgets, RunResult, RunStatus
+from orchestrator.reports.writer import ReportWriter
+from pomar_core.wire import RunResult, RunStatus
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 """Characters XML 1.0 cannot carry at all, even escaped (a device log may hold them)."""
@@ -31,14 +30,20 @@ _FAILURES = (RunStatus.PARITY_FAILED, RunStatus.BUDGET_FAILED)
 _SKIPPED = (RunStatus.CANCELLED, RunStatus.QUEUED, RunStatus.RUNNING)
 
 
-def junit_xml(
-    results: Sequence[RunResult],
-    *,
-    suite_name: str = "pomar",
-    budgets: Budgets | None = None,
-    comparison: JobComparison | None = None,
-) -> str:
-    """The JUnit XML document as text; a comparison with a baseline adds a second suite."""
+class JunitWriter(ReportWriter):
+    """JUnit XML; see the module docstring for the layout."""
+
+    def __init__(self, suite_name: str = "pomar") -> None:
+        self.suite_name = suite_name
+
+    def render(self, document: ResultsDocument) -> str:
+        return junit_xml(document, suite_name=self.suite_name)
+
+
+def junit_xml(document: ResultsDocument, *, suite_name: str = "pomar") -> str:
+    """The JUnit XML document as text; a comparison with a baseline adds a second suite, and a
+    preflight-only document is one suite with one case that fails when something blocks."""
+    results, budgets, comparison = document.results, document.budgets, document.comparison
     suites = ET.Element("testsuites", name=suite_name)
     suite = ET.SubElement(suites, "testsuite", name=suite_name)
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
@@ -76,6 +81,11 @@ def junit_xml(
         suites.append(history)
         counts["tests"] += int(history.get("tests", "0"))
         counts["failures"] += int(history.get("failures", "0"))
+    if document.preflight_only and document.preflight is not None:
+        findings = _preflight_suite(document.preflight, suite_name)
+        suites.remove(suite)
+        suites.append(findings)
+        counts["tests"], counts["failures"] = 1, 1 if document.preflight.blocking else 0
     for key, value in counts.items():
         if key != "skipped":
             suites.set(key, str(value))
@@ -84,17 +94,28 @@ def junit_xml(
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def write_junit(
-    results: Sequence[RunResult],
-    path: str | Path,
-    *,
-    suite_name: str = "pomar",
-    budgets: Budgets | None = None,
-    comparison: JobComparison | None = None,
-) -> Path:
-    """Write :func:`junit_xml` atomically."""
-    text = junit_xml(results, suite_name=suite_name, budgets=budgets, comparison=comparison)
-    return write_atomically(path, text)
+def _preflight_suite(report: PreflightReport, suite_name: str) -> ET.Element:
+    blocking = report.blocking
+    suite = ET.Element(
+        "testsuite",
+        name=f"{suite_name}.preflight",
+        tests="1",
+        failures=str(1 if blocking else 0),
+        errors="0",
+        skipped="0",
+        time="0.000",
+    )
+    case = ET.SubElement(
+        suite, "testcase", name=f"preflight {report.model}", classname="pomar.preflight"
+    )
+    if blocking:
+        node = ET.SubElement(
+            case, "failure", message=_clean(report.refusal_reason or ""), type=blocking[0].id
+        )
+        node.text = _clean("\n".join(f"{f.id}: {f.message}" for f in blocking))
+    out = ET.SubElement(case, "system-out")
+    out.text = _clean("\n".join(f"{f.severity.value} {f.id}: {f.message}" for f in report.findings))
+    return suite
 
 
 def _clean(text: str) -> str:

@@ -16,6 +16,8 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from orchestrator.reports.document import ResultsDocument
+from orchestrator.reports.history import comparison_renderable
 from orchestrator.reports.summary import (
     environment_is_notable,
     environment_text,
@@ -140,6 +142,20 @@ def print_results(
     (console or Console()).print(
         results_renderable(results, reference_description=reference_description, budgets=budgets)
     )
+
+
+def print_document(document: ResultsDocument, console: Console | None = None) -> None:
+    """Print a results document: the runs as :func:`print_results` does, then the baseline
+    comparison when it has one."""
+    console = console or Console()
+    print_results(
+        document.results,
+        reference_description=document.reference.description if document.reference else None,
+        console=console,
+        budgets=document.budgets,
+    )
+    if document.comparison is not None:
+        console.print(comparison_renderable(document.comparison))
 
 
 def _peak(r: RunResult) -> str:

@@ -70,6 +70,13 @@ BUNDLE_ID_OPTION = click.option(
     help="Seconds without a heartbeat before a device is lost (default: 3 heartbeats).",
 )
 @click.option("--discover", "discover_s", type=click.FloatRange(min=0.1), default=5.0)
+@click.option(
+    "--cooldown",
+    "cooldown_s",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    help="Seconds each device rests between runs (cooler, steadier timings).",
+)
 @click.pass_obj
 def agent(
     settings: Settings,
@@ -86,6 +93,7 @@ def agent(
     heartbeat_s: float,
     ttl_s: float | None,
     discover_s: float,
+    cooldown_s: float,
 ) -> int:
     """Serve this host's devices: one worker per device, heartbeats and leases in Redis.
 
@@ -100,7 +108,8 @@ def agent(
         mac_source,
     )
     from agent.serve import Agent, AgentConfig, default_agent_name
-    from orchestrator.farm import broker_url_of, open_artifacts
+    from orchestrator.farm import broker_url_of
+    from pomar_core.artifact_stores import open_artifacts
     from pomar_core.leases import RedisLiveness
 
     broker = broker_url_of(settings)
@@ -136,6 +145,7 @@ def agent(
         heartbeat_s=heartbeat_s,
         ttl_s=ttl_s or 3 * heartbeat_s,
         discover_s=discover_s,
+        cooldown_s=cooldown_s,
     )
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("agent").setLevel(logging.INFO)

@@ -9,13 +9,14 @@ import pytest
 from rich.console import Console
 
 from orchestrator.reports import (
+    JsonWriter,
+    JunitWriter,
+    ResultsDocument,
     html_report,
     junit_xml,
     print_results,
     read_json,
-    write_html,
-    write_json,
-    write_junit,
+    write_atomically,
 )
 from pomar_core.wire import RunEnvironment, RunResult
 from tests.orchestrator.reports.conftest import overflowed_outputs, reference_outputs
@@ -70,7 +71,7 @@ def test_budget_violations_come_from_the_result_not_a_recomputation(runs: list[R
     console = Console(record=True, width=120, color_system=None)
     print_results([over], console=console)
     assert "peak memory 900 MiB exceeds 512 MiB" in console.export_text()
-    assert "peak memory 900 MiB exceeds 512 MiB" in junit_xml([over])
+    assert "peak memory 900 MiB exceeds 512 MiB" in junit_xml(ResultsDocument.of([over]))
 
 
 def test_device_state_is_shown_for_failed_and_hot_runs(runs: list[RunResult]) -> None:
@@ -89,7 +90,7 @@ def test_device_state_is_shown_for_failed_and_hot_runs(runs: list[RunResult]) ->
     assert "device: thermal fair → serious, battery 81% → 79%" in text
     assert "device: Low Power Mode" in text
     assert "nominal" not in text  # a cool passed run needs no explanation
-    assert "thermal fair → serious" in html_report([passed_but_hot])
+    assert "thermal fair → serious" in html_report(ResultsDocument.of([passed_but_hot]))
 
 
 def test_output_notes_and_extra_outputs_reach_the_reports(runs: list[RunResult]) -> None:
@@ -103,16 +104,16 @@ def test_output_notes_and_extra_outputs_reach_the_reports(runs: list[RunResult])
     text = console.export_text()
     assert "features: note: size-1 axes differ" in text
     assert "not judged): debug_tap" in text
-    page = html_report([run])
+    page = html_report(ResultsDocument.of([run]))
     assert "note: size-1 axes differ" in page
     assert "triage fp16_overflow" in page
-    assert "features: note: size-1 axes differ" in junit_xml([run])
+    assert "features: note: size-1 axes differ" in junit_xml(ResultsDocument.of([run]))
 
 
 def test_json_round_trips_every_run_with_infinite_metrics(
     runs: list[RunResult], tmp_path: Path
 ) -> None:
-    path = write_json(runs, tmp_path / "out" / "results.json")
+    path = JsonWriter().write(ResultsDocument.of(runs), tmp_path / "out" / "results.json")
     raw = json.loads(path.read_text())
     for written, original in zip(raw["results"], runs, strict=True):
         again = RunResult.model_validate_json(json.dumps(written))
@@ -125,7 +126,7 @@ def test_junit_validates_against_the_ci_schema_and_has_one_case_per_run(
     runs: list[RunResult], tmp_path: Path
 ) -> None:
     xmlschema = pytest.importorskip("xmlschema")
-    path = write_junit(runs, tmp_path / "junit.xml")
+    path = JunitWriter().write(ResultsDocument.of(runs), tmp_path / "junit.xml")
     xmlschema.XMLSchema(HERE / "junit-10.xsd").validate(path)
     suite = ET.parse(path).getroot().find("testsuite")
     assert suite is not None
@@ -144,7 +145,7 @@ def test_junit_validates_against_the_ci_schema_and_has_one_case_per_run(
 
 def test_junit_escapes_awkward_text(runs: list[RunResult]) -> None:
     odd = runs[2].model_copy(update={"error": 'bad <op> & "quote"\x1b'})
-    ET.fromstring(junit_xml([odd]).encode())
+    ET.fromstring(junit_xml(ResultsDocument.of([odd])).encode())
 
 
 def _loader(run: RunResult) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -157,7 +158,7 @@ def _loader(run: RunResult) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray
 def test_html_is_one_self_contained_page_with_plots_and_worst_elements(
     runs: list[RunResult],
 ) -> None:
-    page = html_report(runs, load_arrays=_loader)
+    page = html_report(ResultsDocument.of(runs), load_arrays=_loader)
     assert page.count("<svg") >= 3 + 2 * 3  # matrix, latency, memory, two histograms per run
     assert "src=" not in page
     assert "href=" not in page.replace('xlink:href="#', "")
@@ -176,7 +177,9 @@ def test_html_renders_in_headless_chromium(runs: list[RunResult], tmp_path: Path
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(chromium).exists():
         need_service("chromium", "apt-get install -y chromium")
-    page = write_html(runs, tmp_path / "report.html", load_arrays=_loader)
+    page = write_atomically(
+        tmp_path / "report.html", html_report(ResultsDocument.of(runs), load_arrays=_loader)
+    )
     args = [
         chromium,
         "--headless",
