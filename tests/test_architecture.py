@@ -55,6 +55,7 @@ def _miniature(tmp_path: Path, violation: tuple[str, str]) -> Path:
         "agent.devices.ios.device": "",
         "agent.devices.ios.fake": "",
         "agent.devices.ios.harness_run": "",
+        "agent.devices.ios.services": "",
         "agent.devices.ios.transport": "",
         "agent.devices.ios.pmd3": "import pymobiledevice3\n",
         "coreml_emulator": "import pomar_core\n",

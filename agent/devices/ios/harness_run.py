@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import replace
+from typing import Protocol
 
 from pydantic import ValidationError
 
@@ -20,7 +21,11 @@ from agent.devices.ios.config import IosConfig
 from agent.devices.ios.jetsam import ExitDiagnosis, ExitKind, diagnose_exit
 from agent.devices.ios.model_cache import ModelCache
 from agent.devices.ios.npy import from_npy_bytes, to_npy_bytes
-from agent.devices.ios.transport import BoundedLines, DeviceFacts, DeviceSession, LogStream, Sampler
+from agent.devices.ios.services.files import AppFiles
+from agent.devices.ios.services.processes import AppProcesses
+from agent.devices.ios.services.reports import BoundedLines, DeviceReports, LogStream
+from agent.devices.ios.services.sampling import MemorySampling, Sampler
+from agent.devices.ios.services.status import DeviceFacts, FactsReader
 from pomar_core.arrays import Arrays
 from pomar_core.errors import DeviceError, DeviceLost, PomarError, ProtocolError
 from pomar_core.wire import (
@@ -97,10 +102,15 @@ def _ms(ns: int | None) -> float | None:
     return None if ns is None else ns / 1e6
 
 
+class HarnessServices(FactsReader, AppFiles, AppProcesses, MemorySampling, DeviceReports, Protocol):
+    """What a run needs of a device session: facts, files, processes, sampling and reports
+    (not installing, not readiness: the device check does those)."""
+
+
 class HarnessRunner:
     """Runs :class:`RunRequest`\\ s on one device session through the harness app."""
 
-    def __init__(self, session: DeviceSession, config: IosConfig) -> None:
+    def __init__(self, session: HarnessServices, config: IosConfig) -> None:
         self.session = session
         self.config = config
         self.cache = ModelCache(config.bundle_id, config.cache_budget_bytes)

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.devices.ios.transport import DeviceSession
+from agent.devices.ios.services.files import AppFiles
 from pomar_core.wire.harness import HARNESS_ROOT
 
 MODELS_DIR = f"{HARNESS_ROOT}/models"
@@ -52,7 +52,7 @@ class ModelCache:
         self.bundle_id = bundle_id
         self.budget_bytes = budget_bytes
 
-    def _load_index(self, session: DeviceSession) -> dict[str, object]:
+    def _load_index(self, session: AppFiles) -> dict[str, object]:
         raw = session.read_file(self.bundle_id, INDEX_PATH)
         if raw:
             try:
@@ -63,17 +63,17 @@ class ModelCache:
                 pass  # a corrupt index only costs a re-push
         return {"seq": 0, "entries": {}}
 
-    def _save_index(self, session: DeviceSession, index: dict[str, object]) -> None:
+    def _save_index(self, session: AppFiles, index: dict[str, object]) -> None:
         data = json.dumps(index, sort_keys=True).encode()
         session.write_files(self.bundle_id, {INDEX_PATH: data})
 
-    def entries(self, session: DeviceSession) -> dict[str, dict[str, int | str]]:
+    def entries(self, session: AppFiles) -> dict[str, dict[str, int | str]]:
         """sha256 → ``{"bytes", "last_used", "file"}`` as recorded on the device."""
         entries = self._load_index(session)["entries"]
         assert isinstance(entries, dict)
         return entries
 
-    def ensure(self, session: DeviceSession, sha256: str, local: Path) -> CachedModel:
+    def ensure(self, session: AppFiles, sha256: str, local: Path) -> CachedModel:
         """Make sure the model is on the device; push it only if it is not."""
         index = self._load_index(session)
         entries = index["entries"]

@@ -4,9 +4,12 @@ that fixes each problem."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from agent.devices.ios.config import IosConfig
-from agent.devices.ios.transport import DeviceSession, DeviceTransport
+from agent.devices.ios.services.apps import AppInstaller
+from agent.devices.ios.services.status import FactsReader, ReadinessProbe
+from agent.devices.ios.transport import DeviceTransport
 from pomar_core.errors import DeviceError
 
 PMD3 = "python -m pymobiledevice3"
@@ -44,8 +47,12 @@ class DeviceCheck:
         return [head] + [f"  - {p.what}: {p.detail}\n    fix: {p.fix}" for p in self.problems]
 
 
+class CheckedServices(FactsReader, ReadinessProbe, AppInstaller, Protocol):
+    """What a device check needs of a session: facts, readiness, and installing the app."""
+
+
 def check_session(
-    session: DeviceSession, config: IosConfig, *, install: bool = False
+    session: CheckedServices, config: IosConfig, *, install: bool = False
 ) -> DeviceCheck:
     """Check one open device. With ``install``, (re)install the harness app when its version
     differs from ``config.app_version``."""

@@ -43,14 +43,9 @@ from agent.devices.ios.config import IosConfig
 from agent.devices.ios.pmd3.errors import CAUGHT, translate
 from agent.devices.ios.pmd3.loop import LoopThread
 from agent.devices.ios.pmd3.tunnel import Tunnel, open_tunnel
-from agent.devices.ios.transport import (
-    BoundedLines,
-    CrashReportRef,
-    DeviceFacts,
-    LogLine,
-    ProcSample,
-    Readiness,
-)
+from agent.devices.ios.services.reports import BoundedLines, CrashReportRef, LogLine
+from agent.devices.ios.services.sampling import ProcSample
+from agent.devices.ios.services.status import DeviceFacts, Readiness
 from pomar_core import catalog
 from pomar_core.errors import DeviceError, DeviceLost, PomarError, TransientDeviceError
 

@@ -9,7 +9,7 @@ from agent.device import Outcome
 from agent.devices.ios.config import IosConfig
 from agent.devices.ios.device import IosDevice
 from agent.devices.ios.harness_run import HarnessRunner, run_environment
-from agent.devices.ios.transport import DeviceFacts
+from agent.devices.ios.services.status import DeviceFacts
 from pomar_core.wire import RunEnvironment
 from pomar_core.wire.harness import HarnessEnvironment
 from tests.agent.devices.ios.conftest import RequestFactory, fake_session
