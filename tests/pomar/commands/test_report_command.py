@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 import xml.etree.ElementTree as ET
 from datetime import timedelta
 from pathlib import Path
@@ -13,8 +15,9 @@ import pytest
 from orchestrator.stores import open_store
 from pomar.cli import cli, main
 from pomar.commands.report import report
+from pomar_core.artifact_stores import open_artifacts, s3
 from pomar_core.artifact_stores.local import LocalArtifactStore
-from pomar_core.artifacts import save_array, save_arrays
+from pomar_core.artifacts import ArtifactStore, save_array, save_arrays
 from pomar_core.settings import Settings
 from pomar_core.wire import (
     ComputeUnit,
@@ -56,9 +59,11 @@ def _store_job(
     days: int = 0,
     scale: float = 1.0,
     status: RunStatus = RunStatus.PASSED,
+    artifacts: ArtifactStore | None = None,
 ) -> None:
-    """A job with one finished ANE run on PHONE, its reference and outputs on disk."""
-    artifacts = LocalArtifactStore(settings.artifacts_dir)
+    """A job with one finished ANE run on PHONE, its reference and outputs on disk (or in
+    ``artifacts``)."""
+    artifacts = artifacts or LocalArtifactStore(settings.artifacts_dir)
     ref = {"y": np.linspace(-1, 1, 64, dtype=np.float32).reshape(1, 64)}
     reference = Reference(
         sha256=save_arrays(artifacts, ref),
@@ -163,3 +168,57 @@ def test_bad_usage_exits_2_with_one_line(
     err = capsys.readouterr().err
     assert message in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_report_reads_the_histograms_arrays_through_the_configured_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On an S3 farm the arrays are in the bucket, not under the local artifacts directory."""
+    bucket = s3.MemoryObjectClient()
+    monkeypatch.setattr(s3, "Boto3ObjectClient", lambda name, endpoint: bucket)
+    monkeypatch.setenv("POMAR_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("POMAR_ARTIFACTS_URL", "s3://farm-artifacts/pomar")
+    for name in ("POMAR_BROKER_URL", "POMAR_STORE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings()
+    _store_job(settings, "now", artifacts=open_artifacts(settings))
+    assert bucket.objects
+    assert not settings.artifacts_dir.exists()
+    shutil.rmtree(settings.data_dir / "cache" / "artifacts")  # the bucket alone holds them now
+    page = tmp_path / "r.html"
+    assert main(["report", "now", "--html", str(page)]) == 0, capsys.readouterr().err
+    assert "error histogram" in page.read_text()
+    assert bucket.downloads > 0
+
+
+def test_html_without_matplotlib_exits_2_naming_the_extra_before_any_work(
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _store_job(settings, "now")
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now fails
+    for command in (["report", "now"], ["results", "now"], ["check", "model.mlpackage"]):
+        assert main([*command, "--html", str(tmp_path / "r.html")]) == 2
+        err = capsys.readouterr().err
+        assert "pip install 'pomar[reports]'" in err
+        assert "internal error" not in err
+        assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_only_one_report_may_go_to_stdout(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _store_job(settings, "now")
+    assert main(["report", "now", "--json", "-", "--junit", "-"]) == 2
+    assert "only one report can go to stdout" in capsys.readouterr().err
+
+
+def test_junit_to_stdout_replaces_the_table(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _store_job(settings, "now")
+    assert main(["results", "now", "--junit", "-"]) == 0
+    ET.fromstring(capsys.readouterr().out.encode())
