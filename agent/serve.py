@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,6 +43,8 @@ class AgentConfig:
     ttl_s: float = 6.0
     """A device silent this long is lost; keep it a few heartbeats long."""
     discover_s: float = 5.0
+    cooldown_s: float = 0.0
+    """Seconds a device rests between runs (it cools, so back-to-back runs time alike)."""
 
 
 def default_agent_name() -> str:
@@ -64,6 +67,8 @@ class ServedDevice:
         self._last_run_id: str | None = None
         self._retired = False
         self._cancel: threading.Event | None = None
+        self._rested_at = 0.0
+        """``time.monotonic()`` when the device may start its next run (cool-down)."""
 
     def retire(self) -> None:
         """The device left: never heartbeat it again, even when its last run returns."""
@@ -96,7 +101,15 @@ class ServedDevice:
             log.warning("run %s handed back: another agent holds %s", spec.run_id, self.device_udid)
             self.liveness.set_run(spec.run_id, RETURNED)
             return False
+        self._cool_down()
         return True
+
+    def _cool_down(self) -> None:
+        # The message is reserved by this worker (prefetch 1), so resting here delays only
+        # this device; the run is not yet started, so its timings start cool.
+        rest = self._rested_at - time.monotonic()
+        if rest > 0:
+            time.sleep(rest)
 
     def execute(self, spec: RunSpec) -> RunResult:
         cancel = threading.Event()
@@ -109,6 +122,7 @@ class ServedDevice:
             with self._lock:
                 self._last_run_id = spec.run_id
                 self._cancel = None
+                self._rested_at = time.monotonic() + self.config.cooldown_s
             self._set(DeviceState.IDLE, None)
 
     def beat(self) -> None:

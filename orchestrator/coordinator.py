@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta
 
 from celery import Celery
 
+from orchestrator.fairness import ON_DEMAND_FLOOR, stagger, submitter_of, waiting_of
+from orchestrator.history.series import mark_hot
 from orchestrator.judge import judge
 from orchestrator.routing import expand_job, plan_runs, target_of
 from orchestrator.store import JobStore, RunRecord
@@ -71,6 +73,8 @@ class Coordinator:
         self.wait_s = wait_s
         self._priorities: dict[str, int] = {}
         """Job priority by job id: every dispatch of a run (retries too) carries its job's."""
+        self._submitters: dict[str, str] = {}
+        """Submitter by job id, for staggering (bounded like ``_priorities``)."""
 
     # -- submitting -------------------------------------------------------------------------
 
@@ -82,14 +86,31 @@ class Coordinator:
             runs = expand_job(job, devices)
         else:
             runs = plan_runs(job, self.known_devices())
+        live = self._live()
+        priorities = self._staggered(job, runs, live)
         self.store.add_job(job, runs)
         self._remember_priority(job.job_id, job.priority)
-        live = self._live()
         for spec, _ in runs:
             record = self.store.get_run(spec.run_id)
             if record is not None:
-                self.dispatch(record, live=live)
+                self.dispatch(record, live=live, priority=priorities.get(spec.run_id))
         return [spec for spec, _ in runs]
+
+    def _staggered(
+        self, job: JobSpec, runs: Sequence[tuple[RunSpec, str]], live: dict[str, Heartbeat]
+    ) -> dict[str, int]:
+        """Per-run priorities that share each queue round robin between submitters
+        (:mod:`orchestrator.fairness`); sweeps are not staggered."""
+        if job.priority < ON_DEMAND_FLOOR:
+            return {}
+        queues = {q for _, q in runs}
+        queued = [r for r in self.store.unfinished_runs() if r.queue in queues]
+        for job_id in {r.spec.job_id for r in queued} - self._submitters.keys():
+            self._submitters[job_id] = submitter_of(self.store.get_job(job_id))
+        devices = {q: max(1, len(self._takers(q, live))) for q in queues}
+        waiting = waiting_of(submitter_of(job), queued, self._submitters)
+        self._submitters[job.job_id] = submitter_of(job)
+        return stagger(job, runs, waiting, devices)
 
     def known_devices(self) -> list[DeviceInfo]:
         """Devices live now or ever seen, live ones first (their facts are fresher)."""
@@ -103,21 +124,19 @@ class Coordinator:
         *,
         avoid: str | None = None,
         live: dict[str, Heartbeat] | None = None,
+        priority: int | None = None,
     ) -> bool:
         """Hand a queued run to the broker if a live device can take it; otherwise say why it
-        waits, and fail it once its deadline passed. True when it was sent."""
-        priority = self._priority(record.spec.job_id)
+        waits, and fail it once its deadline passed. True when it was sent. ``priority``
+        overrides the job's (a staggered first dispatch)."""
+        if priority is None:
+            priority = self._priority(record.spec.job_id)
         if self.liveness is None:
             send_run(self.app, record.spec, record.queue, priority)
             return True
         live = self._live() if live is None else live
         kind, name = target_of(record.queue)
-        # A quarantined device heartbeats but serves no queue: it cannot take the run.
-        takers = {u: hb for u, hb in live.items() if hb.state is not DeviceState.QUARANTINED}
-        if kind == "device":
-            candidates = [hb for u, hb in takers.items() if u == name]
-        else:
-            candidates = [hb for hb in takers.values() if name in device_pools(hb.info)]
+        candidates = self._takers(record.queue, live)
         if not candidates:
             self._wait(record, f"{kind} '{name}'")
             return False
@@ -133,6 +152,16 @@ class Coordinator:
         if record.detail and record.detail.startswith("waiting"):
             self.store.set_waiting(record.run_id, None, None)
         return True
+
+    @staticmethod
+    def _takers(queue: str, live: dict[str, Heartbeat]) -> list[Heartbeat]:
+        """The live devices that consume ``queue``."""
+        kind, name = target_of(queue)
+        # A quarantined device heartbeats but serves no queue: it cannot take the run.
+        takers = {u: hb for u, hb in live.items() if hb.state is not DeviceState.QUARANTINED}
+        if kind == "device":
+            return [hb for u, hb in takers.items() if u == name]
+        return [hb for hb in takers.values() if name in device_pools(hb.info)]
 
     def _wait(self, record: RunRecord, target: str) -> None:
         """Say why the run waits. Only the coordinator process (``wait_s`` set) gives it a
@@ -193,7 +222,7 @@ class Coordinator:
             if self.retry(record, why, avoid=result.device.udid):
                 return
         job = self.store.get_job(result.job_id)
-        judged = judge(result, job, self.artifacts)
+        judged = judge(mark_hot(result), job, self.artifacts)
         if not self.store.record_result(judged):
             log.info("result for run %s was recorded concurrently; ignoring", result.run_id)
             return
@@ -242,6 +271,7 @@ class Coordinator:
     def _remember_priority(self, job_id: str, priority: int) -> None:
         if len(self._priorities) >= _PRIORITY_CACHE:
             self._priorities.clear()  # a coordinator lives for weeks; re-reading is cheap
+            self._submitters.clear()
         self._priorities[job_id] = priority
 
     def _done(self, run_id: str) -> None:
