@@ -102,6 +102,23 @@ _TARGET_OPTIONS = [
 ]
 
 
+IPA_OPTION = click.option(
+    "--ipa",
+    "ipa",
+    type=click.Path(exists=True, path_type=Path),
+    envvar="POMAR_HARNESS_APP",
+    default=None,
+    help="The signed harness app (.ipa or .app) to install on phones whose version differs "
+    "[env POMAR_HARNESS_APP].",
+)
+BUNDLE_ID_OPTION = click.option(
+    "--bundle-id",
+    default=None,
+    help="The harness app's bundle id when no --ipa says it (default org.pomar.harness).",
+)
+"""``--ipa`` and ``--bundle-id``: the harness app (``pomar agent``, ``pomar devices``)."""
+
+
 def job_options(fn: F) -> F:
     """Decorate a command with the target and job options (in ``--help`` order)."""
     for option in reversed(_TARGET_OPTIONS + _JOB_OPTIONS):

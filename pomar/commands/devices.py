@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from orchestrator.store import DeviceRecord
-from pomar.commands.agent import BUNDLE_ID_OPTION, IPA_OPTION
+from pomar.options import BUNDLE_ID_OPTION, IPA_OPTION
 from pomar_core.errors import UsageError
 from pomar_core.settings import Settings
 from pomar_core.wire import DeviceState, Heartbeat, device_pools
