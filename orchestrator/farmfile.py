@@ -65,6 +65,19 @@ class ModelEntry(FarmModel):
     budgets: Budgets = Budgets()
 
 
+class Webhook(FarmModel):
+    url: str = Field(pattern=r"^https?://")
+    format: Literal["json", "slack"] = "json"
+
+
+class Notify(FarmModel):
+    webhooks: tuple[Webhook, ...] = Field(default=(), alias="webhook")
+    report_url: str | None = None
+    """A link per job, ``{job_id}`` filled in; None: the summary names ``pomar report JOB``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
 class SweepPlan(FarmModel):
     """A named schedule: models × pools × compute units, fired by cron in a time zone."""
 
@@ -85,19 +98,9 @@ class SweepPlan(FarmModel):
     """Nights a series needs (in its segment) before a night can be flagged."""
     history: int = Field(default=14, ge=2)
     """How many recent nights make the band a night is compared with."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
-
-
-class Webhook(FarmModel):
-    url: str = Field(pattern=r"^https?://")
-    format: Literal["json", "slack"] = "json"
-
-
-class Notify(FarmModel):
-    webhooks: tuple[Webhook, ...] = Field(default=(), alias="webhook")
-    report_url: str | None = None
-    """A link per job, ``{job_id}`` filled in; None: the summary names ``pomar report JOB``."""
+    notify: Notify = Notify()
+    """Where this schedule's summaries go: its own ``[schedule.<name>.notify]``, else the
+    file's ``[notify]``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -190,7 +193,8 @@ def _checked(farm: FarmFile, name: str, lines: dict[Loc, int], base: Path) -> Fa
                     raise _error(exc.message, name, lines, (*here, "tolerance")) from None
             update = {"path": model, "inputs": inputs, "tolerance": tolerance}
             models.append(entry.model_copy(update=update))
-        plans[key] = plan.model_copy(update={"models": tuple(models)})
+        notify = plan.notify if plan.notify != Notify() else farm.notify
+        plans[key] = plan.model_copy(update={"models": tuple(models), "notify": notify})
     return farm.model_copy(update={"schedules": plans})
 
 
