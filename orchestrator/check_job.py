@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import time
 import uuid
-from importlib import metadata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 
 from orchestrator.desktop_fp16 import compute_desktop_fp16

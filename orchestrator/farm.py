@@ -21,6 +21,7 @@ from orchestrator.reconciler import Reconciler
 from orchestrator.scheduler import ScheduleFirer
 from orchestrator.store import JobStore
 from orchestrator.stores import migrate_store, open_store
+from orchestrator.sweep_watch import RedisSweepState, SweepWatcher, watch_sweeps
 from orchestrator.sweeps import plan_submitter
 from pomar_core.artifact_stores import open_artifacts
 from pomar_core.artifacts import ArtifactStore
@@ -104,9 +105,10 @@ def serve_coordinator(
     tick_s: float = 1.0,
     stale_after_s: float = 15.0,
     lost_after_s: float = 10.0,
+    sweep_tick_s: float = 5.0,
 ) -> None:
-    """Record results (a worker on ``pomar.results``), fire due schedules, and reconcile, until
-    ``stop`` is set."""
+    """Record results (a worker on ``pomar.results``), fire due schedules, review finished
+    sweeps, and reconcile, until ``stop`` is set."""
     roles(farm.app).recorder = farm.coordinator
     roles(farm.app).firer = ScheduleFirer(
         model_submitter(farm, cache_dir),
@@ -116,6 +118,12 @@ def serve_coordinator(
     worker = WorkerThread(farm.app, [RESULTS_QUEUE], hostname=f"coordinator@{socket.gethostname()}")
     worker.start()
     log.warning("coordinator recording results from %s", RESULTS_QUEUE)
+    watcher = SweepWatcher(
+        farm.store, farm.coordinator.submit, RedisSweepState(str(farm.app.conf.broker_url))
+    )
+    threading.Thread(
+        target=watch_sweeps, args=(watcher, stop, sweep_tick_s), daemon=True, name="sweeps"
+    ).start()
     try:
         reconciler = Reconciler(
             farm.coordinator,
