@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from pymobiledevice3 import usbmux
 
 from agent.devices.ios.config import IosConfig
+from agent.devices.ios.pmd3.connection import guarded
 from agent.devices.ios.pmd3.loop import LoopThread
-from agent.devices.ios.pmd3.session import Pmd3Session, _guarded
+from agent.devices.ios.pmd3.session import Pmd3Session
 from agent.devices.ios.transport import DeviceEvent, DeviceEventKind, DeviceRef
 from pomar_core.errors import TransientDeviceError
 
@@ -35,7 +36,7 @@ class Pmd3Transport:
             return devices
 
         try:
-            devices = self._run_loop().run(_guarded(go, None, "listing usbmux devices"), 10)
+            devices = self._run_loop().run(guarded(go, None, "listing usbmux devices"), 10)
         except TimeoutError as exc:
             raise TransientDeviceError("usbmuxd did not answer within 10 s") from exc
         by_udid: dict[str, DeviceRef] = {}
