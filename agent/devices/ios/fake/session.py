@@ -12,7 +12,7 @@ from pathlib import Path
 from agent.devices.ios.fake.app import run_app
 from agent.devices.ios.fake.phone import FakeIPhone, FakeProcess
 from agent.devices.ios.services.files import documents_relative, push_plan
-from agent.devices.ios.services.reports import CrashReportRef, LogLine, is_newer
+from agent.devices.ios.services.reports import CrashReportRef, LogLine, is_crash_report, is_newer
 from agent.devices.ios.services.sampling import ProcSample
 from agent.devices.ios.services.status import DeviceFacts, Readiness
 from pomar_core import catalog
@@ -219,7 +219,7 @@ class FakeSession:
             return [
                 CrashReportRef(path, mtime)
                 for path, (_, mtime) in sorted(d.crash_reports.items())
-                if is_newer(mtime, since)
+                if is_crash_report(path) and is_newer(mtime, since)
             ]
 
     def read_crash_report(self, path: str) -> str:
