@@ -26,6 +26,8 @@ from pomar_core.wire import DeviceSelector, JobSpec, Reference, RunConfig
 
 Progress = Callable[[str], None]
 """Receives a short description of the stage being worked on."""
+OnUpdate = Callable[[list[RunRecord]], None]
+"""Receives every run of the job each time the store is polled."""
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,7 @@ def wait_for_runs(
     job_id: str,
     *,
     timeout_s: float,
-    on_update: Callable[[list[RunRecord]], None] = lambda _: None,
+    on_update: OnUpdate = lambda _: None,
     poll_s: float = 0.1,
 ) -> list[RunRecord]:
     """Poll the store until every run of the job is finished, or raise ``RunTimeoutError``."""

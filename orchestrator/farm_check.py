@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
-from orchestrator.check_job import CheckRequest, PreparedJob, Progress, prepare_job, wait_for_runs
+from orchestrator.check_job import (
+    CheckRequest,
+    OnUpdate,
+    PreparedJob,
+    Progress,
+    prepare_job,
+    wait_for_runs,
+)
 from orchestrator.farm import Farm
 from orchestrator.store import RunRecord
 from pomar_core.errors import UsageError
@@ -16,7 +22,7 @@ def run_on_farm(
     request: CheckRequest,
     cache_dir: Path,
     progress: Progress = lambda _: None,
-    on_update: Callable[[list[RunRecord]], None] = lambda _: None,
+    on_update: OnUpdate = lambda _: None,
 ) -> tuple[PreparedJob, list[RunRecord]]:
     """Prepare the job, submit it to ``farm``'s devices and wait for every run.
 

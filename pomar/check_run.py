@@ -7,12 +7,18 @@ orchestrator's coordinator.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from agent.local import local_devices, local_executors
-from orchestrator.check_job import CheckRequest, PreparedJob, Progress, prepare_job, wait_for_runs
+from orchestrator.check_job import (
+    CheckRequest,
+    OnUpdate,
+    PreparedJob,
+    Progress,
+    prepare_job,
+    wait_for_runs,
+)
 from orchestrator.embedded import EmbeddedFarm
 from orchestrator.farm import connect
 from orchestrator.farm_check import run_on_farm
@@ -25,9 +31,6 @@ from pomar_core.artifacts import ArtifactStore
 from pomar_core.errors import UsageError
 from pomar_core.settings import Settings
 from pomar_core.wire import RunResult
-
-OnUpdate = Callable[[list[RunRecord]], None]
-"""Receives every run of the job each time the store is polled."""
 
 
 @dataclass(frozen=True)

@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
+from rich import progress as bars
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from orchestrator.check_job import OnUpdate, Progress
 from orchestrator.store import RunRecord
 from pomar_core.wire import RunStatus
 
 
 @contextmanager
-def run_progress(
-    console: Console, *, quiet: bool
-) -> Iterator[tuple[Callable[[str], None], Callable[[list[RunRecord]], None]]]:
+def run_progress(console: Console, *, quiet: bool) -> Iterator[tuple[Progress, OnUpdate]]:
     """Yield (stage, update): ``stage(text)`` names what is being done, ``update(records)``
     counts finished and active runs. Transient: nothing is left on screen."""
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
+    with bars.Progress(
+        bars.SpinnerColumn(),
+        bars.TextColumn("{task.description}"),
+        bars.BarColumn(),
+        bars.TextColumn("{task.completed}/{task.total}"),
+        bars.TimeElapsedColumn(),
         console=console,
         transient=True,
         disable=quiet,

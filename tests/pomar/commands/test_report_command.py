@@ -199,7 +199,8 @@ def test_html_without_matplotlib_exits_2_naming_the_extra_before_any_work(
 ) -> None:
     _store_job(settings, "now")
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now fails
-    for command in (["report", "now"], ["results", "now"], ["check", "model.mlpackage"]):
+    commands = (["report", "now"], ["results", "now"], ["check", "m.mlpackage"], ["preflight", "m"])
+    for command in commands:
         assert main([*command, "--html", str(tmp_path / "r.html")]) == 2
         err = capsys.readouterr().err
         assert "pip install 'pomar[reports]'" in err
