@@ -16,6 +16,7 @@ from pomar.commands.cancel import cancel
 from pomar.commands.check import check
 from pomar.commands.coordinator import coordinator
 from pomar.commands.devices import devices, pools
+from pomar.commands.farm import farm
 from pomar.commands.preflight import preflight
 from pomar.commands.report import report
 from pomar.commands.results import results
@@ -49,6 +50,7 @@ def _register_commands() -> None:
         agent,
         coordinator,
         schedule,
+        farm,
     ):
         cli.add_command(command)
 
