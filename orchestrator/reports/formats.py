@@ -39,10 +39,10 @@ class ReportFormat:
 
 
 FORMATS: dict[str, ReportFormat] = {
-    "json": ReportFormat("Write every run with its metrics as JSON.", lambda _: JsonWriter()),
-    "junit": ReportFormat("Write JUnit XML: one test case per run.", lambda _: JunitWriter()),
+    "json": ReportFormat("Write the results as JSON (preflight: its report).", lambda _: JsonWriter()),
+    "junit": ReportFormat("Write JUnit XML for CI: one test case per run.", lambda _: JunitWriter()),
     "html": ReportFormat(
-        "Write one self-contained HTML report.", HtmlWriter, ("matplotlib", "reports")
+        "Write one self-contained HTML page.", HtmlWriter, ("matplotlib", "reports")
     ),
 }
 
