@@ -39,8 +39,8 @@ class ReportFormat:
 
 
 FORMATS: dict[str, ReportFormat] = {
-    "json": ReportFormat("Write the results as JSON (preflight: its report).", lambda _: JsonWriter()),
-    "junit": ReportFormat("Write JUnit XML for CI: one test case per run.", lambda _: JunitWriter()),
+    "json": ReportFormat("Write the results as JSON.", lambda _: JsonWriter()),
+    "junit": ReportFormat("Write JUnit XML for CI.", lambda _: JunitWriter()),
     "html": ReportFormat(
         "Write one self-contained HTML page.", HtmlWriter, ("matplotlib", "reports")
     ),
