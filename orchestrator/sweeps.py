@@ -59,7 +59,9 @@ def apply_farm_file(store: JobStore, farm: FarmFile) -> Applied:
     """Store the file's schedules; drop farm-file schedules the file no longer has."""
     now = datetime.now(UTC)
     existing = {s.name: s for s in store.list_schedules()}
-    added, changed, unchanged = [], [], []
+    added: list[str] = []
+    changed: list[str] = []
+    unchanged: list[str] = []
     for name, plan in farm.schedules.items():
         fresh = schedule_of(plan, now)
         old = existing.get(name)
