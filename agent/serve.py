@@ -54,6 +54,9 @@ def default_agent_name() -> str:
 class ServedDevice:
     """The run executor of one device's worker: admits, runs, and keeps the heartbeat honest."""
 
+    sleep = staticmethod(time.sleep)
+    """How the cool-down rests (a test replaces it)."""
+
     def __init__(
         self, device: Device, executor: DeviceRunExecutor, liveness: Liveness, config: AgentConfig
     ) -> None:
@@ -109,7 +112,7 @@ class ServedDevice:
         # this device; the run is not yet started, so its timings start cool.
         rest = self._rested_at - time.monotonic()
         if rest > 0:
-            time.sleep(rest)
+            self.sleep(rest)
 
     def execute(self, spec: RunSpec) -> RunResult:
         cancel = threading.Event()

@@ -397,11 +397,11 @@ def recording(broker: str, root: Path, processes: int, n: int) -> tuple[float, i
     elapsed = time.perf_counter() - t0
     import redis
 
-    queue = redis.Redis.from_url(broker)
-    while queue.llen(RESULTS_QUEUE) and time.monotonic() < deadline:
+    waiting = redis.Redis.from_url(broker)
+    while waiting.llen(RESULTS_QUEUE) and time.monotonic() < deadline:
         time.sleep(0.1)  # the duplicates drain too
     time.sleep(1.0)
-    queue.close()
+    waiting.close()
     for p in procs:
         assert p.stdin is not None
         p.stdin.close()

@@ -6,7 +6,6 @@ import threading
 
 import pytest
 
-from agent import serve
 from agent.serve import AgentConfig, ServedDevice
 from pomar_core.leases import MemoryLiveness
 from pomar_core.wire import ComputeUnit, DeviceInfo, DeviceKind, RunResult, RunSpec, RunStatus
@@ -43,8 +42,8 @@ def test_the_next_run_waits_out_the_cooldown_after_a_run(
     cooldown_s: float, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rests: list[float] = []
-    monkeypatch.setattr(serve.time, "sleep", lambda s: rests.append(s))
     device = served(cooldown_s)
+    monkeypatch.setattr(device, "sleep", rests.append)
     job = job_spec("j")
     first, second = run_spec(job, 1), run_spec(job, 2)
     assert device.admit(first)
