@@ -1,6 +1,7 @@
-"""Where an agent's devices come from: attached iPhones (usbmuxd), the host Mac, emulated
-devices by configuration, fake iPhones, and any ``module:function`` returning devices (custom
-backends; tests use it for slow devices and for fake iPhones with scripted faults).
+"""Where an agent's devices come from: the sources of the registered backends
+(``agent.devices.REGISTERED``: attached iPhones, the host Mac, emulated devices, fake iPhones),
+and any ``module:function`` returning devices (custom sources; tests use it for slow devices
+and for fake iPhones with scripted faults).
 
 Each source is called on every discovery pass, so a source that stops listing a device makes
 the agent stop serving it, and one that lists it again brings it back: iPhones that are
@@ -12,16 +13,11 @@ but not to be served; the agent heartbeats those as ``quarantined``.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Sequence
 
 from agent.device import Device, RunOutcome, RunRequest
-from pomar_core.errors import TransportUnavailable, UsageError
+from pomar_core.errors import UsageError
 from pomar_core.wire import DeviceInfo
-
-if TYPE_CHECKING:
-    from agent.devices.ios.config import IosConfig
-    from agent.devices.ios.transport import DeviceTransport
 
 DeviceSource = Callable[[], Sequence[Device]]
 
@@ -47,70 +43,10 @@ class LabelledDevice:
         return self.device.run(request)
 
 
-def emulated_source(count: int, *, first: int = 0) -> DeviceSource:
-    """``count`` emulated devices ``emulated-<first>`` … (give each agent its own range)."""
-    from agent.devices.emulated.device import EmulatedDevice
-
-    devices: list[Device] = [EmulatedDevice(first + i) for i in range(count)]
-    return lambda: devices
-
-
-def open_ios_transport(config: IosConfig) -> DeviceTransport:
-    """The real transport: usbmuxd through pymobiledevice3 (imported only here, on demand).
-    Tests replace this function to put fake iPhones behind ``ios_source`` and
-    ``pomar devices --check``."""
-    from agent.devices.ios.pmd3 import Pmd3Transport
-
-    return Pmd3Transport(config)
-
-
-USBMUXD_HINT = (
-    "usbmuxd always runs on macOS; on Linux install and start usbmuxd, or point "
-    "USBMUXD_SOCKET_ADDRESS at one"
-)
-
-
-def require_usbmuxd(transport: DeviceTransport) -> None:
-    """Raise ``TransportUnavailable`` in one clear line when iPhones cannot even be listed."""
-    try:
-        transport.list_devices()
-    except TransportUnavailable as exc:
-        raise TransportUnavailable(
-            f"cannot list iPhones: no usbmuxd answers on this host ({exc.message})",
-            hint=USBMUXD_HINT,
-        ) from None
-
-
-def ios_source(
-    config: IosConfig, transport: DeviceTransport | None = None, *, recheck_s: float = 30.0
-) -> DeviceSource:
-    """The iPhones attached now that pass their device check (``pomar agent --ios``).
-
-    ``transport`` defaults to usbmuxd; listing raises ``TransportUnavailable`` when usbmuxd
-    has never answered. Phones held back (not ready, quarantined) are checked again every
-    ``recheck_s`` seconds."""
-    from agent.devices.ios.attached import AttachedIphones
-
-    return AttachedIphones(transport or open_ios_transport(config), config, recheck_s=recheck_s)
-
-
-def mac_source() -> DeviceSource:
-    """This Mac, running Core ML through coremltools (``pomar agent --mac``). Raises
-    ``DeviceNotReady`` with the reason on any other OS or without Core ML bindings."""
-    from agent.devices.mac.device import MacDevice
-
-    device = MacDevice()
-    device.check_ready()
-    devices: list[Device] = [device]
-    return lambda: devices
-
-
-def fake_ios_source(count: int) -> DeviceSource:
-    """``count`` scripted fake iPhones from the iOS backend (``pomar agent --fake-ios N``)."""
-    from agent.devices.ios.fake import fake_ios_devices
-
-    devices: list[Device] = list(fake_ios_devices(count))
-    return lambda: devices
+def fixed_source(devices: Iterable[Device]) -> DeviceSource:
+    """A source that always lists the same devices (emulated, the host Mac, fake iPhones)."""
+    listed: list[Device] = list(devices)
+    return lambda: listed
 
 
 def factory_source(spec: str) -> DeviceSource:

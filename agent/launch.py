@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from agent import discovery
-from agent.devices.ios.bundle import harness_config
+from agent import devices, discovery
+from agent.backend import NotHere, ServeRequest
 from agent.discovery import DeviceSource
 from agent.serve import Agent
-from pomar_core.errors import TransportUnavailable, UsageError
+from pomar_core.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -29,63 +29,69 @@ class DeviceChoice:
     emulated: int = 0
     emulated_first: int = 0
     fake_ios: int = 0
+    serve: tuple[str, ...] = ()
+    """``KIND`` or ``KIND=N`` per registered backend (``agent.devices.REGISTERED``)."""
     factories: tuple[str, ...] = ()
 
 
 def chosen_sources(choice: DeviceChoice) -> list[DeviceSource]:
-    """The sources of ``choice``.
+    """The sources of ``choice``, each from its registered backend (``agent.devices``).
 
     Raises:
-        UsageError: nothing to serve (says how to choose something), or ``--ios`` without
-            pymobiledevice3.
+        UsageError: nothing to serve (says how to choose something), an unknown ``--serve``
+            kind, or ``--ios`` without pymobiledevice3.
         TransportUnavailable: ``--ios`` on a host where usbmuxd does not answer.
     """
-    sources: list[DeviceSource] = []
-    if choice.mac:
-        sources.append(discovery.mac_source())
-    if choice.emulated:
-        sources.append(discovery.emulated_source(choice.emulated, first=choice.emulated_first))
-    if choice.fake_ios:
-        sources.append(discovery.fake_ios_source(choice.fake_ios))
-    sources += [discovery.factory_source(spec) for spec in choice.factories]
+    sources = [devices.backend(kind).serve(request) for kind, request in _requests(choice)]
+    served = [s for s in sources if not isinstance(s, NotHere)]
+    served += [discovery.factory_source(spec) for spec in choice.factories]
     # Implicit only on a bare `pomar agent`: an emulated or test agent on a Mac must never
     # pick up the phones on the desk.
-    no_usbmuxd: str | None = None
-    if choice.ios or (choice.ios is None and not sources):
-        iphones = _iphones(choice, explicit=choice.ios is True)
-        if isinstance(iphones, str):
-            no_usbmuxd = iphones
+    not_here: str | None = None
+    if choice.ios or (choice.ios is None and not served):
+        iphones = devices.backend("ios").serve(
+            ServeRequest(required=choice.ios is True, ipa=choice.ipa, bundle_id=choice.bundle_id)
+        )
+        if isinstance(iphones, NotHere):
+            not_here = iphones.reason
         else:
-            sources.append(iphones)
-    if not sources:
-        why = f" ({no_usbmuxd})" if no_usbmuxd else ""
+            served.append(iphones)
+    if not served:
+        why = f" ({not_here})" if not_here else ""
         raise UsageError(
             f"no devices to serve{why}",
-            hint="pass --ios (attached iPhones), --mac, --emulated N, --fake-ios N or "
-            "--devices-from",
+            hint="pass --ios (attached iPhones), --mac, --emulated N, --fake-ios N, "
+            "--serve KIND[=N] or --devices-from",
         )
-    return sources
+    return served
 
 
-def _iphones(choice: DeviceChoice, *, explicit: bool) -> DeviceSource | str:
-    """The attached-iPhones source, or (implicit only) a short reason there is none here."""
-    config = harness_config(choice.ipa, choice.bundle_id)
-    try:
-        transport = discovery.open_ios_transport(config)
-    except ImportError as exc:  # pymobiledevice3 is a dependency; a broken install says so
-        if explicit:
-            raise UsageError(f"--ios needs pymobiledevice3: {exc}") from None
-        return "pymobiledevice3 is not importable"
-    try:
-        discovery.require_usbmuxd(transport)
-    except TransportUnavailable:
-        close = getattr(transport, "close", None)
-        if callable(close):
-            close()
-        if explicit:
-            raise
-        return "no usbmuxd here, so no iPhones"
-    return discovery.ios_source(config, transport)
+def _requests(choice: DeviceChoice) -> list[tuple[str, ServeRequest]]:
+    """(backend kind, request) for every device option but ``--ios`` and ``--devices-from``."""
+    requests: list[tuple[str, ServeRequest]] = []
+    if choice.mac:
+        requests.append(("mac", ServeRequest()))
+    if choice.emulated:
+        requests.append(
+            ("emulated", ServeRequest(count=choice.emulated, first=choice.emulated_first))
+        )
+    if choice.fake_ios:
+        requests.append(("fake-ios", ServeRequest(count=choice.fake_ios)))
+    return requests + [_parse_serve(spec, choice) for spec in choice.serve]
+
+
+def _parse_serve(spec: str, choice: DeviceChoice) -> tuple[str, ServeRequest]:
+    """``KIND`` or ``KIND=N`` (``--serve``)."""
+    kind, _, count = spec.partition("=")
+    if count and not count.isdigit():
+        raise UsageError(f"bad --serve '{spec}'", hint="use KIND or KIND=N, e.g. emulated=4")
+    request = ServeRequest(
+        count=int(count) if count else 1,
+        first=choice.emulated_first,
+        ipa=choice.ipa,
+        bundle_id=choice.bundle_id,
+    )
+    return kind.strip(), request
 
 
 def serve_until_signalled(agent: Agent) -> None:

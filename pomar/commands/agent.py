@@ -37,6 +37,14 @@ from pomar_core.settings import Settings
 )
 @click.option("--fake-ios", type=click.IntRange(min=0), default=0, help="N scripted fake iPhones.")
 @click.option(
+    "--serve",
+    "serve",
+    multiple=True,
+    metavar="KIND[=N]",
+    help="Serve N devices (default 1) of the backend KIND, any registered in "
+    "agent/devices/__init__.py; a wrong KIND lists them (repeatable).",
+)
+@click.option(
     "--devices-from",
     "factories",
     multiple=True,

@@ -135,9 +135,8 @@ def pools(settings: Settings, as_json: bool) -> int:
 
 
 def _check(as_json: bool, install: bool, ipa: Path | None, bundle_id: str | None) -> int:
+    from agent.devices.ios.backend import check_attached
     from agent.devices.ios.bundle import harness_config
-    from agent.devices.ios.readiness import check_devices
-    from agent.discovery import open_ios_transport, require_usbmuxd
     from pomar.exit_codes import EXIT_INFRA, EXIT_OK
 
     if install and ipa is None:
@@ -146,15 +145,7 @@ def _check(as_json: bool, install: bool, ipa: Path | None, bundle_id: str | None
             hint="pass --ipa PATH or set POMAR_HARNESS_APP (build it with "
             "ios_harness/scripts/build_ipa.sh)",
         )
-    config = harness_config(ipa, bundle_id)
-    transport = open_ios_transport(config)
-    try:
-        require_usbmuxd(transport)
-        checks = check_devices(transport, config, install=install)
-    finally:
-        close = getattr(transport, "close", None)
-        if callable(close):
-            close()
+    checks = check_attached(harness_config(ipa, bundle_id), install=install)
     ready = bool(checks) and all(c.ok for c in checks)
     if as_json:
         click.echo(

@@ -22,9 +22,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from agent.device import Device
+from agent.devices.ios.backend import ios_source
 from agent.devices.ios.fake import FAST_CONFIG, FakeIPhone, FakeScenario, FakeSession, FakeTransport
 from agent.devices.ios.transport import DeviceRef
-from agent.discovery import DeviceSource, ios_source
+from agent.discovery import DeviceSource
 
 _HOLD_LIMIT_S = 120.0
 _SOURCE: list[DeviceSource] = []

@@ -1,8 +1,8 @@
 """The iPhones attached to this host, as devices the agent can serve right now.
 
-Called on every discovery pass of ``pomar agent`` (``agent.discovery.ios_source``). A phone is
-served only while its device check passes: one that attaches locked, untrusted, without
-Developer Mode or without the harness app is held back, and so is one the quarantine policy
+Called on every discovery pass of ``pomar agent`` (``agent.devices.ios.backend.ios_source``).
+A phone is served only while its device check passes: one that attaches locked, untrusted,
+without Developer Mode or without the harness app is held back, and so is one the quarantine policy
 took out after repeated infrastructure failures. Held phones are checked again every
 ``recheck_s`` and served as soon as a check passes; each change is logged once, with the fix.
 :meth:`AttachedIphones.held` lists them with the reason, so the agent keeps heartbeating them

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from agent.devices.ios.attached import AttachedIphones
+from agent.devices.ios.backend import ios_source
 from agent.devices.ios.config import IosConfig
 from agent.devices.ios.device import IosDevice
 from agent.devices.ios.fake import FakeIPhone, FakeScenario, FakeTransport
-from agent.discovery import ios_source
 from pomar_core.errors import DeviceLost, DeviceNotReady, TransportUnavailable
 from tests.agent.devices.ios.conftest import RequestFactory, doubling_predictor
 

@@ -17,14 +17,14 @@ from tests.agent.devices.ios.conftest import doubling_predictor
 
 
 def attach(monkeypatch: pytest.MonkeyPatch, *phones: FakeIPhone) -> list[IosConfig]:
-    """Put ``phones`` behind ``open_ios_transport``; returns the configs it was opened with."""
+    """Put ``phones`` behind ``open_usbmux_transport``; returns the configs it was opened with."""
     seen: list[IosConfig] = []
 
     def open_fake(config: IosConfig) -> FakeTransport:
         seen.append(config)
         return FakeTransport(list(phones))
 
-    monkeypatch.setattr("agent.discovery.open_ios_transport", open_fake)
+    monkeypatch.setattr("agent.devices.ios.backend.open_usbmux_transport", open_fake)
     return seen
 
 
