@@ -30,20 +30,16 @@ import logging
 import math
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -51,11 +47,13 @@ sys.path.insert(0, str(REPO))
 from agent.device import Outcome, RunOutcome, RunRequest  # noqa: E402
 from agent.discovery import DeviceSource  # noqa: E402
 from agent.serve import Agent, AgentConfig  # noqa: E402
+from benchmarks.bench_farm import _free_port as free_port  # noqa: E402
+from benchmarks.bench_farm import _job as farm_job  # noqa: E402
 from orchestrator.farm import Farm, connect, serve_coordinator  # noqa: E402
 from orchestrator.routing import plan_runs  # noqa: E402
 from orchestrator.stores import migrate_store  # noqa: E402
 from pomar_core.artifact_stores.local import LocalArtifactStore  # noqa: E402
-from pomar_core.artifacts import ArtifactStore, save_arrays  # noqa: E402
+from pomar_core.artifacts import ArtifactStore  # noqa: E402
 from pomar_core.celery_app import (  # noqa: E402
     RESULTS_QUEUE,
     WorkerThread,
@@ -69,17 +67,10 @@ from pomar_core.wire import (  # noqa: E402
     DeviceInfo,
     DeviceKind,
     DeviceSelector,
-    DType,
-    InputOrigin,
-    InputSet,
     JobSpec,
-    ModelFormat,
-    ModelRef,
     RunConfig,
     RunResult,
     RunStatus,
-    SourceKind,
-    TensorSpec,
 )
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -115,33 +106,10 @@ class Phone:
 
 
 def noop_job(artifacts: ArtifactStore, target: DeviceSelector, **update: Any) -> JobSpec:
-    model_sha = artifacts.put_bytes(b"no-op model")
-    inputs_sha = save_arrays(artifacts, {"x": np.zeros((1,), np.float32)})
-    spec = TensorSpec(name="x", dtype=DType.FLOAT32, shape=(1,))
-    job = JobSpec(
-        job_id=f"bench-{uuid.uuid4().hex[:10]}",
-        model=ModelRef(
-            sha256=model_sha,
-            format=ModelFormat.MLMODEL,
-            name="noop",
-            source_kind=SourceKind.MLMODEL,
-            specification_version=7,
-            model_type="neuralNetwork",
-            inputs=(spec,),
-            outputs=(),
-        ),
-        inputs=InputSet(sha256=inputs_sha, origin=InputOrigin.GENERATED, tensors=(spec,)),
-        target=target,
-        config=RunConfig(compute_units=(ComputeUnit.CPU,), warmup=0, iterations=1),
-        submitted_at=datetime.now(UTC),
-    )
-    return job.model_copy(update=update)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """bench_farm's no-op job, one iteration on the CPU, aimed at ``target``."""
+    job = farm_job(artifacts, (ComputeUnit.CPU,))  # type: ignore[arg-type]
+    config = RunConfig(compute_units=(ComputeUnit.CPU,), warmup=0, iterations=1)
+    return job.model_copy(update={"target": target, "config": config, **update})
 
 
 def psql(sql: str) -> None:
@@ -427,7 +395,7 @@ def main() -> None:
         recorder_main(args.recorder)
         return
     root = Path(tempfile.mkdtemp(prefix="pomar-bench-nightly-"))
-    port = free_port()
+    port = free_port()  # bench_farm's
     redis = subprocess.Popen(
         [
             "redis-server",

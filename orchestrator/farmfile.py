@@ -36,7 +36,7 @@ import re
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -144,7 +144,7 @@ def parse_farm_file(text: str, name: str, base: Path) -> FarmFile:
             if isinstance(table, dict):
                 table["name"] = key
     try:
-        farm = FarmFile.model_validate(_as_tuples(data))
+        farm = FarmFile.model_validate(data)  # lax mode: TOML arrays become tuples
     except ValidationError as exc:
         first = exc.errors()[0]
         loc: Loc = tuple(first["loc"])
@@ -267,11 +267,3 @@ def _within_arrays(path: tuple[str, ...], counts: dict[Loc, int]) -> Loc:
         if out in counts:
             out = (*out, counts[out])
     return out
-
-
-def _as_tuples(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _as_tuples(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return tuple(_as_tuples(v) for v in value)
-    return value
