@@ -8,12 +8,16 @@ A side is what a case needs: the services under test, and a few ways to script t
 
 from __future__ import annotations
 
+import itertools
 import posixpath
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
+from pymobiledevice3.dtx import DTXNsError
+from pymobiledevice3.dtx.ns_types import NSError
 from pymobiledevice3.exceptions import (
     AfcException,
     AfcFileNotFoundError,
@@ -26,9 +30,11 @@ from agent.devices.ios.fake import FakeIPhone, FakeProcess, FakeSampler, FakeSes
 from agent.devices.ios.pmd3.connection import Pmd3Connection
 from agent.devices.ios.pmd3.files import Pmd3Files
 from agent.devices.ios.pmd3.loop import LoopThread
+from agent.devices.ios.pmd3.processes import Pmd3Processes
 from agent.devices.ios.pmd3.reports import Pmd3Reports
 from agent.devices.ios.pmd3.sampling import SysmonSamples
 from agent.devices.ios.services.files import AppFiles
+from agent.devices.ios.services.processes import AppProcesses
 from agent.devices.ios.services.reports import DeviceReports
 from agent.devices.ios.services.sampling import ProcSample
 
@@ -40,9 +46,12 @@ AFC_INVALID_ARG = 7  # AfcError.INVALID_ARG
 
 class Side(Protocol):
     files: AppFiles
+    processes: AppProcesses
     reports: DeviceReports
 
     def lose_phone(self) -> None: ...
+
+    def lock_phone(self) -> None: ...
 
     def uninstall_app(self) -> None: ...
 
@@ -63,10 +72,14 @@ class FakeSide:
         self.phone = FakeIPhone(UDID)
         session = FakeSession(self.phone)
         self.files: AppFiles = session
+        self.processes: AppProcesses = session
         self.reports: DeviceReports = session
 
     def lose_phone(self) -> None:
         self.phone.disconnect()
+
+    def lock_phone(self) -> None:
+        self.phone.scenario = replace(self.phone.scenario, locked=True)
 
     def uninstall_app(self) -> None:
         self.phone.installed_version = None
@@ -165,15 +178,58 @@ class InMemoryCrashReports:
         return sorted(self.afc._children(path))
 
 
+def _locked_launch_error() -> DTXNsError:
+    """What FrontBoard answers a launch on a locked phone: the reason only in the underlying
+    error (the shape ``test_pmd3_contract.py`` documents)."""
+    underlying = NSError(
+        7,
+        "FBSOpenApplicationErrorDomain",
+        {
+            "NSLocalizedFailureReason": "Unable to launch org.pomar.harness because the device "
+            "was not, or could not be, unlocked.",
+            "BSErrorCodeDescription": "Locked",
+        },
+    )
+    return DTXNsError(
+        NSError(1, "FBSOpenApplicationServiceErrorDomain", {"NSUnderlyingError": underlying})
+    )
+
+
+class InMemoryProcessControl:
+    """DVT ``ProcessControl`` and ``DeviceInfo.is_running_pid`` over a set of live pids."""
+
+    def __init__(self, phone: _Phone) -> None:
+        self._phone = phone
+        self._pids = itertools.count(401)
+        self.running: set[int] = set()
+
+    async def launch(self, bundle_id: str, arguments: list[str], kill_existing: bool) -> int:
+        if self._phone.locked:
+            raise _locked_launch_error()
+        if kill_existing:
+            self.running.clear()
+        pid = next(self._pids)
+        self.running.add(pid)
+        return pid
+
+    async def kill(self, pid: int) -> None:
+        self.running.discard(pid)
+
+    async def is_running_pid(self, pid: int) -> bool:
+        return pid in self.running
+
+
 class _Phone:
-    """What the stand-ins share: the app's container, the CrashReporter folder, and whether
-    the phone and the app are there."""
+    """What the stand-ins share: the app's container, the CrashReporter folder, the processes,
+    and whether the phone and the app are there."""
 
     def __init__(self) -> None:
         self.documents = InMemoryAfc()
         self.crash_reporter = InMemoryAfc()
+        self.processes = InMemoryProcessControl(self)
         self.attached = True
         self.app_installed = True
+        self.locked = False
 
     def check(self) -> None:
         if not self.attached:
@@ -198,18 +254,31 @@ class _StandInReports(Pmd3Reports):
         return InMemoryCrashReports(self.phone.crash_reporter)
 
 
+class _StandInConnection(Pmd3Connection):
+    phone: _Phone
+
+    async def dvt(self) -> tuple[Any, Any]:
+        self.phone.check()
+        return self.phone.processes, self.phone.processes
+
+
 class Pmd3Side:
     def __init__(self) -> None:
         self.phone = _Phone()
-        self.connection = Pmd3Connection(UDID, IosConfig(), LoopThread("contract"), lockdown=None)
+        self.connection = _StandInConnection(UDID, IosConfig(), LoopThread("contract"), None)
+        self.connection.phone = self.phone
         files = _StandInFiles(self.connection)
         reports = _StandInReports(self.connection)
         files.phone = reports.phone = self.phone
         self.files: AppFiles = files
+        self.processes: AppProcesses = Pmd3Processes(self.connection)
         self.reports: DeviceReports = reports
 
     def lose_phone(self) -> None:
         self.phone.attached = False
+
+    def lock_phone(self) -> None:
+        self.phone.locked = True
 
     def uninstall_app(self) -> None:
         self.phone.app_installed = False

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pomar_core.errors import AppNotInstalled, DeviceLost
+from pomar_core.errors import AppNotInstalled, DeviceLost, DeviceNotReady
 from tests.agent.devices.ios.session_sides import BUNDLE, SIDES, UDID, Side
 
 
@@ -90,19 +90,41 @@ def test_files_of_an_app_that_is_not_installed_raise_app_not_installed(side: Sid
     assert caught.value.hint
 
 
-@pytest.mark.parametrize("verb", ["read_file", "list_dir", "write_files", "crash_reports"])
+@pytest.mark.parametrize(
+    "verb", ["read_file", "list_dir", "write_files", "launch", "crash_reports"]
+)
 def test_a_phone_that_went_away_raises_device_lost_naming_it(side: Side, verb: str) -> None:
     side.lose_phone()
     calls = {
         "read_file": lambda: side.files.read_file(BUNDLE, "a"),
         "list_dir": lambda: side.files.list_dir(BUNDLE, "a"),
         "write_files": lambda: side.files.write_files(BUNDLE, {"a": b"1"}),
+        "launch": lambda: side.processes.launch(BUNDLE, []),
         "crash_reports": lambda: side.reports.crash_reports(),
     }
     with pytest.raises(DeviceLost) as caught:
         calls[verb]()
     assert caught.value.device_udid == UDID
     assert caught.value.hint
+
+
+# -- processes -------------------------------------------------------------------------------
+
+
+def test_a_killed_app_is_not_running(side: Side) -> None:
+    pid = side.processes.launch(BUNDLE, [])
+    assert pid > 0
+    side.processes.kill(pid)
+    assert not side.processes.is_running(pid)
+
+
+def test_launching_on_a_locked_phone_is_not_ready_and_says_unlock_it(side: Side) -> None:
+    side.lock_phone()
+    with pytest.raises(DeviceNotReady) as caught:
+        side.processes.launch(BUNDLE, ["--pomar-run", "r1"])
+    assert caught.value.device_udid == UDID
+    assert "unlock" in (caught.value.hint or "").lower()
+    assert "Auto-Lock" in (caught.value.hint or "")
 
 
 # -- crash reports ---------------------------------------------------------------------------
