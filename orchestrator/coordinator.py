@@ -10,7 +10,7 @@ of the pool up to ``max_attempts``; model failures are results and never retried
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from celery import Celery
@@ -75,6 +75,8 @@ class Coordinator:
         """Job priority by job id: every dispatch of a run (retries too) carries its job's."""
         self._submitters: dict[str, str] = {}
         """Submitter by job id, for staggering (bounded like ``_priorities``)."""
+        self.on_recorded: list[Callable[[RunResult, JobSpec], None]] = []
+        """Called with each recorded result and its job (the localiser listens here)."""
 
     # -- submitting -------------------------------------------------------------------------
 
@@ -227,6 +229,11 @@ class Coordinator:
             log.info("result for run %s was recorded concurrently; ignoring", result.run_id)
             return
         self._done(result.run_id)
+        for listener in self.on_recorded:
+            try:
+                listener(judged, job)
+            except Exception:  # the result is recorded; a listener's bug must not undo that
+                log.exception("after recording run %s", result.run_id)
 
     def retry(self, record: RunRecord, why: str, *, avoid: str | None = None) -> bool:
         """Requeue ``record`` as its next attempt; False (nothing done) when out of attempts."""

@@ -11,7 +11,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from pomar_core.wire import DeviceInfo, DeviceState, JobSpec, RunResult, RunSpec, RunStatus
+from pomar_core.wire import (
+    DeviceInfo,
+    DeviceState,
+    JobSpec,
+    Localisation,
+    RunResult,
+    RunSpec,
+    RunStatus,
+)
 from pomar_core.wire.base import WireModel
 
 
@@ -98,6 +106,11 @@ class JobStore(Protocol):
     def record_result(self, result: RunResult) -> bool:
         """Record a final result once. Returns False (and changes nothing) when the run is
         unknown, cancelled, already final, or the result is of an earlier attempt."""
+        ...
+
+    def attach_localisation(self, run_id: str, localisation: Localisation) -> bool:
+        """Set the localisation on a finished run's result, leaving the rest of the result as
+        it was; False when the run is unknown or has no result."""
         ...
 
     def requeue(self, spec: RunSpec, queue: str, detail: str | None = None) -> bool:

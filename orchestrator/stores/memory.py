@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from orchestrator.store import DeviceRecord, RunRecord, Schedule
 from pomar_core.errors import UsageError
-from pomar_core.wire import JobSpec, RunResult, RunSpec, RunStatus
+from pomar_core.wire import JobSpec, Localisation, RunResult, RunSpec, RunStatus
 
 
 def _now() -> datetime:
@@ -90,6 +90,15 @@ class MemoryJobStore:
                     "updated_at": _now(),
                 }
             )
+            return True
+
+    def attach_localisation(self, run_id: str, localisation: Localisation) -> bool:
+        with self._lock:
+            rec = self._runs.get(run_id)
+            if rec is None or rec.result is None:
+                return False
+            result = rec.result.model_copy(update={"localisation": localisation})
+            self._runs[run_id] = rec.model_copy(update={"result": result})
             return True
 
     def requeue(self, spec: RunSpec, queue: str, detail: str | None = None) -> bool:

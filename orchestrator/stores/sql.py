@@ -32,7 +32,15 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 from orchestrator import migrations
 from orchestrator.store import DeviceRecord, RunRecord, Schedule
 from pomar_core.errors import StoreError, UsageError
-from pomar_core.wire import DeviceInfo, DeviceState, JobSpec, RunResult, RunSpec, RunStatus
+from pomar_core.wire import (
+    DeviceInfo,
+    DeviceState,
+    JobSpec,
+    Localisation,
+    RunResult,
+    RunSpec,
+    RunStatus,
+)
 
 _FINAL = [s.value for s in RunStatus if s.finished]
 _UNFINISHED = [RunStatus.QUEUED.value, RunStatus.RUNNING.value]
@@ -251,6 +259,19 @@ class SqlJobStore:
                 )
             )
             return bool(done.rowcount)  # type: ignore[attr-defined]
+
+    def attach_localisation(self, run_id: str, localisation: Localisation) -> bool:
+        with self._guard(), self._session.begin() as s:
+            row = s.execute(
+                select(RunRow).where(RunRow.run_id == run_id).with_for_update()
+            ).scalar_one_or_none()
+            if row is None or row.result_json is None:
+                return False
+            result = RunResult.model_validate_json(row.result_json)
+            row.result_json = result.model_copy(
+                update={"localisation": localisation}
+            ).model_dump_json()
+            return True
 
     def requeue(self, spec: RunSpec, queue: str, detail: str | None = None) -> bool:
         with self._guard(), self._session.begin() as s:

@@ -24,6 +24,14 @@ from pomar_core.wire.job import (
     RunConfig,
     RunSpec,
 )
+from pomar_core.wire.localisation import (
+    Culprit,
+    Localisation,
+    LocalisationStatus,
+    Probe,
+    ProbeOf,
+    TensorError,
+)
 from pomar_core.wire.model import ModelFormat, ModelRef, SourceKind, TensorSpec
 from pomar_core.wire.parity import (
     OutputMetrics,
@@ -47,6 +55,7 @@ __all__ = [
     "Budgets",
     "ComputePlanEntry",
     "ComputeUnit",
+    "Culprit",
     "DType",
     "DeviceInfo",
     "DeviceKind",
@@ -60,6 +69,8 @@ __all__ = [
     "InputSet",
     "JobSpec",
     "LatencyStats",
+    "Localisation",
+    "LocalisationStatus",
     "MemoryStats",
     "ModelFormat",
     "ModelRef",
@@ -69,6 +80,8 @@ __all__ = [
     "OutputRef",
     "ParityReport",
     "Precision",
+    "Probe",
+    "ProbeOf",
     "Reference",
     "ReferenceKind",
     "RunConfig",
@@ -78,6 +91,7 @@ __all__ = [
     "RunStatus",
     "Sha256",
     "SourceKind",
+    "TensorError",
     "TensorSpec",
     "Timings",
     "TriageLabel",

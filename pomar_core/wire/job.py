@@ -15,6 +15,7 @@ from pomar_core.wire.base import (
     Sha256,
     WireModel,
 )
+from pomar_core.wire.localisation import ProbeOf
 from pomar_core.wire.model import ModelRef, TensorSpec
 
 
@@ -128,6 +129,8 @@ class JobSpec(WireModel):
     converter: str | None = None
     """The converter that made or read the model, e.g. ``coremltools 8.3.0``: a change is
     called out in a series, like an OS update."""
+    probe_of: ProbeOf | None = None
+    """Set on a localisation probe: the failing run it re-runs with intermediates exposed."""
 
 
 class RunSpec(WireModel):

@@ -16,6 +16,7 @@ from pomar_core.wire.base import (
     WireModel,
 )
 from pomar_core.wire.device import DeviceInfo
+from pomar_core.wire.localisation import Localisation
 from pomar_core.wire.parity import ParityReport
 
 
@@ -136,3 +137,5 @@ class RunResult(WireModel):
     warnings: tuple[str, ...] = ()
     budget_violations: tuple[str, ...] = ()
     """One sentence per latency or memory budget the run broke (status ``budget_failed``)."""
+    localisation: Localisation | None = None
+    """For a parity failure: which op the device got wrong (``orchestrator.localise``)."""

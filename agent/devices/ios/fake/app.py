@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.devices.ios.fake.crash_texts import jetsam_ips, report_stamp, segfault_ips
+from agent.devices.ios.fake.engine_bug import engine_bug_predictor
 from agent.devices.ios.fake.phone import BASELINE_BYTES, FakeIPhone, FakeProcess
 from agent.devices.ios.npy import from_npy_bytes, to_npy_bytes
 from pomar_core import catalog
@@ -110,7 +111,8 @@ def _predict(phone: FakeIPhone, job: HarnessJob, folder: str) -> tuple[Arrays, s
         inputs = {t.name: from_npy_bytes(phone.files[f"{folder}/{t.file}"]) for t in job.inputs}
         with tempfile.TemporaryDirectory(prefix="pomar-fake-") as tmp:
             local = phone.materialise(f"{HARNESS_ROOT}/{job.model_path}", Path(tmp))
-            return phone.predictor(local, inputs, str(job.compute_unit)), None, None
+            predictor = engine_bug_predictor(phone.scenario, str(job.compute_unit))
+            return (predictor or phone.predictor)(local, inputs, str(job.compute_unit)), None, None
     except PomarError as exc:
         return {}, exc.one_line(), "load"
     except Exception as exc:  # the app reports whatever Core ML throws

@@ -41,3 +41,8 @@ class FakeScenario:
     """Simulated peak footprint; default: baseline + 3 × the model's size."""
     jetsam_limit_bytes: int | None = None
     """Jetsam kills the app when its peak exceeds this."""
+    engine_bug_op: str | None = None
+    """Core ML gets this op wrong (named by the MIL tensor it produces) on
+    ``engine_bug_unit``: its output is perturbed before later ops read it, whichever outputs the
+    model exposes (``engine_bug.py``)."""
+    engine_bug_unit: str = "gpu"

@@ -1,0 +1,170 @@
+"""A fake iPhone whose GPU gets one op wrong: the failing run is localised to that op, through
+the coordinator, the Celery tasks and the device executor, within the run budget."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import pytest
+
+from orchestrator.localise.graph import ProgramGraph
+from pomar_core.wire import ComputeUnit, LocalisationStatus, RunStatus, TriageLabel
+from tests.orchestrator.localise.conftest import PhoneFarm, wait_for
+from tests.orchestrator.localise.models import CHAIN_LENGTH
+
+pytestmark = pytest.mark.slow
+
+
+def chain_op(graph: ProgramGraph, index: int) -> str:
+    """The ``index``-th sin/cos of the chain (the converter adds casts and consts around)."""
+    ops = [op.name for op in graph.ops if op.op_type in ("sin", "cos")]
+    assert len(ops) == CHAIN_LENGTH
+    return ops[index]
+
+
+def residual_relu(graph: ProgramGraph, block: int) -> str:
+    """The relu after block ``block``'s residual add."""
+    adds = {op.name for op in graph.ops if op.op_type == "add"}
+    relus = [op.name for op in graph.ops if op.op_type == "relu" and op.inputs[0] in adds]
+    return relus[block]
+
+
+def test_an_engine_bug_in_a_chain_is_localised_to_its_op_in_log2_n_runs(
+    phone_farm: Callable[..., PhoneFarm],
+) -> None:
+    farm = phone_farm()
+    job = farm.job("build_chain")
+    graph = farm.graph(job)
+    culprit = chain_op(graph, 11)
+    farm.script(engine_bug_op=culprit, engine_bug_unit="gpu")
+
+    failing = farm.failing_run(job)
+    assert failing.status is RunStatus.PARITY_FAILED
+    assert failing.result is not None
+    assert failing.result.parity is not None
+    assert failing.result.parity.triage is TriageLabel.ENGINE_MISMATCH
+    loc = farm.finished_localisation(failing.run_id)
+
+    assert loc.status is LocalisationStatus.FOUND, loc.detail
+    assert loc.culprit is not None
+    assert loc.culprit.op == culprit
+    assert loc.culprit.op_type == "sin"
+    assert loc.culprit.output.diverged
+    assert loc.culprit.inputs
+    assert not any(e.diverged for e in loc.culprit.inputs)
+    assert loc.device_runs <= math.ceil(math.log2(loc.cuts))
+    probes = [r for p in loc.probes for r in farm.store.list_runs(p.job_id)]
+    assert {r.result.device.udid for r in probes if r.result} == {failing.result.device.udid}
+    assert {r.spec.compute_unit.value for r in probes} == {"gpu"}
+
+
+def test_a_wrong_activation_after_a_residual_add_is_localised_on_the_branching_graph(
+    phone_farm: Callable[..., PhoneFarm],
+) -> None:
+    farm = phone_farm()
+    job = farm.job("build_residual")
+    graph = farm.graph(job)
+    culprit = residual_relu(graph, 1)
+    farm.script(engine_bug_op=culprit, engine_bug_unit="gpu")
+
+    failing = farm.failing_run(job)
+    loc = farm.finished_localisation(failing.run_id)
+
+    assert loc.status is LocalisationStatus.FOUND, loc.detail
+    assert loc.culprit is not None
+    assert (loc.culprit.op, loc.culprit.op_type) == (culprit, "relu")
+    # linear → add → relu is one fused group: the last run exposed its inside on purpose.
+    assert loc.probes[-1].split
+    assert loc.device_runs <= loc.max_runs
+    inputs = {e.name for e in loc.culprit.inputs}
+    assert inputs == set(graph.ops[graph.op_index(culprit) or 0].inputs)
+
+
+def test_the_same_job_on_the_cpu_passes_and_is_not_localised(
+    phone_farm: Callable[..., PhoneFarm],
+) -> None:
+    farm = phone_farm()
+    job = farm.job("build_residual", unit=ComputeUnit.CPU)
+    farm.script(engine_bug_op=residual_relu(farm.graph(job), 1), engine_bug_unit="gpu")
+
+    run = farm.failing_run(job)
+
+    assert run.status is RunStatus.PASSED
+    assert farm.localisation(run.run_id) is None
+
+
+def test_fp16_loss_is_not_localised_to_any_op(phone_farm: Callable[..., PhoneFarm]) -> None:
+    farm = phone_farm()
+    job = farm.job("build_cancellation")
+
+    failing = farm.failing_run(job)
+    assert failing.status is RunStatus.PARITY_FAILED
+    assert failing.result is not None
+    assert failing.result.parity is not None
+    assert failing.result.parity.triage is TriageLabel.FP16_EXPECTED
+    assert farm.localisation(failing.run_id) is None  # triage did not blame the engine
+    loc = farm.localiser.start(failing.run_id)
+
+    assert loc.status is LocalisationStatus.NOT_LOCALISED
+    assert loc.culprit is None
+    assert loc.device_runs == 0
+    assert "precision loss" in loc.detail
+
+
+def test_the_budget_stops_the_search_and_names_what_is_left(
+    phone_farm: Callable[..., PhoneFarm],
+) -> None:
+    farm = phone_farm(max_runs=2)
+    job = farm.job("build_chain")
+    farm.script(engine_bug_op=chain_op(farm.graph(job), 11), engine_bug_unit="gpu")
+
+    failing = farm.failing_run(job)
+    loc = farm.finished_localisation(failing.run_id)
+
+    assert loc.status is LocalisationStatus.BUDGET_EXHAUSTED
+    assert loc.device_runs == 2
+    assert loc.culprit is None
+    assert "ops still suspected" in loc.detail
+
+
+def test_cancelling_mid_localisation_leaves_the_failing_run_intact(
+    phone_farm: Callable[..., PhoneFarm],
+) -> None:
+    farm = phone_farm(auto=False)
+    job = farm.job("build_chain")
+    farm.script(engine_bug_op=chain_op(farm.graph(job), 3), engine_bug_unit="gpu")
+    failing = farm.failing_run(job)
+    before = farm.store.get_run(failing.run_id)
+    farm.script(run_delay_s=2.0)  # probes take a while: time to cancel one in flight
+
+    started = farm.localiser.start(failing.run_id)
+    probe_job = started.probes[0].job_id
+    wait_for(
+        "the probe to run",
+        lambda: any(r.status is RunStatus.RUNNING for r in farm.store.list_runs(probe_job)),
+    )
+    cancelled = farm.localiser.cancel(failing.run_id)
+
+    assert cancelled.status is LocalisationStatus.CANCELLED
+    assert [r.status for r in farm.store.list_runs(probe_job)] == [RunStatus.CANCELLED]
+    after = farm.store.get_run(failing.run_id)
+    assert before is not None
+    assert after is not None
+    assert after.result is not None
+    assert before.result is not None
+    assert after.status is RunStatus.PARITY_FAILED
+    assert after.result.parity == before.result.parity
+    assert after.result.outputs == before.result.outputs
+    assert after.result.model_copy(update={"localisation": None}) == before.result
+    # The probe's late result changes nothing, and no further probe is sent.
+    wait_for(
+        "the probe's device run to end",
+        lambda: (
+            farm.phone.processes and all(p.exited.is_set() for p in farm.phone.processes.values())
+        ),
+    )
+    loc = farm.localisation(failing.run_id)
+    assert loc is not None
+    assert loc.status is LocalisationStatus.CANCELLED
+    assert loc.device_runs == 1
