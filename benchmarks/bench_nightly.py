@@ -255,27 +255,21 @@ def sweep(sim: SimFarm, runs: int, pools: int, run_s: float, phones: int) -> dic
         farm.coordinator.submit(job)
         jobs.append(job.job_id)
     submit_s = time.perf_counter() - t0
-    latencies = []
-    on_demand = []
-    # On-demand work while the sweep runs: one run every few seconds on a rotating pool.
+    sent: dict[str, datetime] = {}
+    # On-demand work while the sweep runs: one run every few seconds on a rotating pool. Its
+    # latency to start is the device's own start time (``started_at``) minus when it was
+    # submitted: the store hears of the start later, through the busy results queue.
     k = 0
     while True:
         records = [r for j in jobs for r in farm.store.list_runs(j)]
-        left = sum(not r.status.finished for r in records)
-        if left < phones:  # the sweep's last wave: nothing left for on-demand to jump
-            break
+        if sum(r.status is RunStatus.QUEUED for r in records) < phones:
+            break  # the sweep's last wave: nothing left for on-demand work to jump
         job = noop_job(farm.artifacts, DeviceSelector(pools=(all_pools[k % pools],)), priority=5)
         k += 1
-        sent = datetime.now(UTC)
-        (spec,) = farm.coordinator.submit(job)
-        on_demand.append(job.job_id)
-        while True:
-            record = farm.store.get_run(spec.run_id)
-            if record is not None and record.status is not RunStatus.QUEUED:
-                latencies.append((record.updated_at - sent).total_seconds())
-                break
-            time.sleep(0.02)
+        sent[job.job_id] = datetime.now(UTC)
+        farm.coordinator.submit(job)
         time.sleep(max(1.0, run_s))
+    on_demand = list(sent)
     wait_finished(farm, jobs + on_demand)
     makespan = time.perf_counter() - t0
     records = [r for j in jobs for r in farm.store.list_runs(j)]
@@ -286,6 +280,12 @@ def sweep(sim: SimFarm, runs: int, pools: int, run_s: float, phones: int) -> dic
         assert r.result.finished_at is not None
         busy += (r.result.finished_at - r.result.started_at).total_seconds()
     busy += len(on_demand) * run_s
+    latencies = []
+    for job_id in on_demand:
+        (record,) = farm.store.list_runs(job_id)
+        assert record.result is not None
+        assert record.result.started_at is not None
+        latencies.append((record.result.started_at - sent[job_id]).total_seconds())
     lower = math.ceil((len(records) + len(on_demand)) / phones) * run_s
     return {
         "runs": len(records),
