@@ -41,6 +41,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from orchestrator.cron import parse_cron
 from pomar_core.errors import FarmFileError, PomarError
 from pomar_core.wire import Budgets, ComputeUnit, Precision
 
@@ -154,7 +155,6 @@ def parse_farm_file(text: str, name: str, base: Path) -> FarmFile:
 
 def _checked(farm: FarmFile, name: str, lines: dict[Loc, int], base: Path) -> FarmFile:
     from orchestrator.parity import PRESETS, load_policy
-    from orchestrator.scheduler import parse_cron
 
     plans = {}
     for key, plan in farm.schedules.items():

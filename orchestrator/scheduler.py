@@ -12,37 +12,19 @@ import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from celery.beat import ScheduleEntry, Scheduler
-from celery.schedules import crontab
 
+from orchestrator.cron import parse_cron
 from orchestrator.farmfile import SweepPlan
 from orchestrator.store import JobStore, Schedule
 from orchestrator.sweeps import PlanSubmitter, new_sweep_id, plan_of
 from pomar_core.celery_app import FIRE_SCHEDULE, RESULTS_QUEUE
 from pomar_core.errors import PomarError, UsageError
 
+__all__ = ["ScheduleFirer", "StoreScheduler", "new_schedule", "parse_cron"]
+
 log = logging.getLogger(__name__)
-
-
-def parse_cron(text: str, timezone: str = "UTC") -> crontab:
-    """A five-field cron expression (minute hour day-of-month month day-of-week), read in
-    ``timezone`` (an IANA name)."""
-    fields = text.split()
-    if len(fields) != 5:
-        raise UsageError(
-            f"bad cron expression '{text}': it needs 5 fields, not {len(fields)}",
-            hint="e.g. '0 2 * * *' for every night at 02:00 UTC",
-        )
-    minute, hour, day_of_month, month_of_year, day_of_week = fields
-    try:
-        schedule = crontab(minute, hour, day_of_week, day_of_month, month_of_year)
-    except (ValueError, IndexError) as exc:
-        raise UsageError(f"bad cron expression '{text}': {exc}", hint="e.g. '0 2 * * *'") from None
-    if timezone != "UTC":
-        schedule.tz = ZoneInfo(timezone)  # a cached property: the fields match local time
-    return schedule
 
 
 class StoreScheduler(Scheduler):  # type: ignore[misc]
