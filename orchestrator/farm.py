@@ -17,6 +17,7 @@ from pathlib import Path
 from celery import Celery
 
 from orchestrator.coordinator import Coordinator
+from orchestrator.localise import Localiser, LocalisePolicy
 from orchestrator.reconciler import Reconciler
 from orchestrator.scheduler import ScheduleFirer
 from orchestrator.store import JobStore
@@ -106,9 +107,14 @@ def serve_coordinator(
     stale_after_s: float = 15.0,
     lost_after_s: float = 10.0,
     sweep_tick_s: float = 5.0,
+    localise: LocalisePolicy | None = None,
 ) -> None:
     """Record results (a worker on ``pomar.results``), fire due schedules, review finished
-    sweeps, and reconcile, until ``stop`` is set."""
+    sweeps, and reconcile, until ``stop`` is set. With ``localise``, probe results advance
+    their localisations (and failures blamed on the engine start one, if ``auto``)."""
+    if localise is not None:
+        localiser = Localiser(farm.coordinator, cache_dir, localise)
+        farm.coordinator.on_recorded.append(localiser.on_recorded)
     roles(farm.app).recorder = farm.coordinator
     roles(farm.app).firer = ScheduleFirer(
         model_submitter(farm, cache_dir),

@@ -17,6 +17,7 @@ from pomar.commands.check import check
 from pomar.commands.coordinator import coordinator
 from pomar.commands.devices import devices, pools
 from pomar.commands.farm import farm
+from pomar.commands.localise import localise
 from pomar.commands.preflight import preflight
 from pomar.commands.report import report
 from pomar.commands.results import results
@@ -51,6 +52,7 @@ def _register_commands() -> None:
         coordinator,
         schedule,
         farm,
+        localise,
     ):
         cli.add_command(command)
 

@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     artifacts_url: str | None = None
     """Where artifacts live in a farm (a shared directory). Unset: ``data_dir/artifacts``."""
 
+    localise_max_runs: int = Field(default=12, ge=1)
+    """Device runs one localisation may spend (``pomar localise --max-runs`` overrides)."""
+
+    localise_auto: bool = True
+    """The coordinator localises every run triage blames on the engine or the compute unit."""
+
     @property
     def embedded(self) -> bool:
         """True when no broker is configured and everything runs in this process."""

@@ -8,6 +8,18 @@ FP16 noise while its inputs do not. ``localiser.py`` drives it through the farm;
 the failing run's ``RunResult.localisation``.
 """
 
-from orchestrator.localise.localiser import LOCALISED_TRIAGE, LocalisePolicy, Localiser
+from orchestrator.localise.localiser import (
+    LOCALISED_TRIAGE,
+    LocalisePolicy,
+    Localiser,
+    current_localisation,
+    wait_for_localisation,
+)
 
-__all__ = ["LOCALISED_TRIAGE", "LocalisePolicy", "Localiser"]
+__all__ = [
+    "LOCALISED_TRIAGE",
+    "LocalisePolicy",
+    "Localiser",
+    "current_localisation",
+    "wait_for_localisation",
+]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from orchestrator.parity.budgets import check_budgets, format_bytes
+from orchestrator.reports.localised import localisation_sentence
 from pomar_core.wire import Budgets, OutputParity, RunResult, RunStatus, Verdict
 
 REFERENCE_KINDS = {
@@ -78,6 +79,8 @@ def failure_reasons(result: RunResult, budgets: Budgets | None = None) -> list[s
         if result.parity.triage is not None:
             detail = f": {result.parity.triage_detail}" if result.parity.triage_detail else ""
             reasons.append(f"triage {result.parity.triage.value}{detail}")
+    if result.localisation is not None:
+        reasons.append(localisation_sentence(result.localisation))
     if result.budget_violations:
         reasons += result.budget_violations
     elif result.status is RunStatus.BUDGET_FAILED and budgets is not None:

@@ -50,6 +50,7 @@ def coordinator(
 ) -> int:
     """Run the coordinator: apply store migrations, record results, requeue lost runs."""
     from orchestrator.farm import connect, serve_coordinator
+    from orchestrator.localise import LocalisePolicy
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
     # Our own decisions (ignored duplicates, requeues) are worth a line; Celery's chatter not.
@@ -70,5 +71,6 @@ def coordinator(
         tick_s=tick_s,
         stale_after_s=stale_s,
         lost_after_s=lost_s,
+        localise=LocalisePolicy(max_runs=settings.localise_max_runs, auto=settings.localise_auto),
     )
     return 0
