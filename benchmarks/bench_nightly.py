@@ -30,6 +30,7 @@ import logging
 import math
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -394,6 +395,8 @@ def main() -> None:
     if args.recorder:
         recorder_main(args.recorder)
         return
+    # A SIGTERM still stops our redis-server and drops our database (the finally below).
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
     root = Path(tempfile.mkdtemp(prefix="pomar-bench-nightly-"))
     port = free_port()  # bench_farm's
     redis = subprocess.Popen(
