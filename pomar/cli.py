@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import click
 
+from pomar.commands.advise import advise
 from pomar.commands.agent import agent
 from pomar.commands.cancel import cancel
 from pomar.commands.check import check
@@ -53,6 +54,7 @@ def _register_commands() -> None:
         schedule,
         farm,
         localise,
+        advise,
     ):
         cli.add_command(command)
 
