@@ -8,13 +8,8 @@ FP16 noise while its inputs do not. ``localiser.py`` drives it through the farm;
 the failing run's ``RunResult.localisation``.
 """
 
-from orchestrator.localise.localiser import (
-    LOCALISED_TRIAGE,
-    LocalisePolicy,
-    Localiser,
-    current_localisation,
-    wait_for_localisation,
-)
+from orchestrator.localise.localiser import LOCALISED_TRIAGE, LocalisePolicy, Localiser
+from orchestrator.localise.wait import current_localisation, wait_for_localisation
 
 __all__ = [
     "LOCALISED_TRIAGE",

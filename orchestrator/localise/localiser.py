@@ -12,25 +12,23 @@ outputs and parity report, is never touched.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from orchestrator.check_job import new_job_id
 from orchestrator.localise import search
+from orchestrator.localise.agreement import agreement_text, conversion_error
 from orchestrator.localise.graph import ProgramGraph, graph_of
+from orchestrator.localise.probe_job import probe_job_of
 from orchestrator.localise.traces import ReferenceTraces, record_traces
 from orchestrator.localise.variant import FP32_SUFFIX, read_program, store_variant
 from orchestrator.store import JobStore, RunRecord
 from pomar_core.artifacts import ArtifactStore, load_array, load_arrays
-from pomar_core.errors import PomarError, RunTimeoutError, UsageError
+from pomar_core.errors import PomarError, UsageError
 from pomar_core.model_archive import unpack_model
 from pomar_core.wire import (
-    Budgets,
     DeviceInfo,
-    DeviceSelector,
     JobSpec,
     Localisation,
     LocalisationStatus,
@@ -48,9 +46,6 @@ log = logging.getLogger(__name__)
 
 LOCALISED_TRIAGE = frozenset({TriageLabel.ENGINE_MISMATCH, TriageLabel.COMPUTE_UNIT_MISMATCH})
 """Triage labels that start a localisation by themselves (with ``auto``)."""
-
-PROBE_PRIORITY = 9
-"""Probes go first: the device is waiting on them, and there are only a few."""
 
 
 class Submits(Protocol):
@@ -143,12 +138,10 @@ class Localiser:
             started_at=now,
         )
         if not any(e.diverged for e in outputs):
-            worst = max(outputs, key=lambda e: e.error / max(e.noise, 1e-12))
             return self._finish(
                 loc,
                 LocalisationStatus.NOT_LOCALISED,
-                f"every output is within its FP16 noise (worst '{worst.name}': error "
-                f"{worst.error:.3g}, fp16 noise {worst.noise:.3g}): precision loss, no op to blame",
+                agreement_text(outputs, self._conversion_error(job, traces_sha)),
             )
         return self._step(loc, graph, record, job)
 
@@ -244,28 +237,7 @@ class Localiser:
         variant = store_variant(job.model, model_path, expose, self.artifacts, label)
         result = record.result
         assert result is not None
-        probe_job = job.model_copy(
-            update={
-                "job_id": new_job_id(),
-                "model": variant,
-                "reference": None,
-                "desktop_fp16": None,
-                "target": DeviceSelector(device_ids=(result.device.udid,)),
-                "config": job.config.model_copy(
-                    update={
-                        "compute_units": (record.spec.compute_unit,),
-                        "warmup": 0,
-                        "iterations": 1,
-                        "min_duration_s": 0.0,
-                        "budgets": Budgets(),
-                    }
-                ),
-                "priority": PROBE_PRIORITY,
-                "submitted_at": datetime.now(UTC),
-                "label": f"localise {record.run_id}",
-                "probe_of": ProbeOf(run_id=record.run_id, position=position, exposed=expose),
-            }
-        )
+        probe_job = probe_job_of(job, record, variant, position, expose)
         probe = Probe(job_id=probe_job.job_id, position=position, exposed=expose, split=split)
         loc = loc.model_copy(update={"probes": (*loc.probes, probe)})
         # Attach first: the probe's result may be recorded before submit returns.
@@ -349,6 +321,10 @@ class Localiser:
             raise UsageError(f"run {record.run_id} has no outputs to compare")
         return graph, traces_sha, outputs
 
+    def _conversion_error(self, job: JobSpec, traces_sha: str) -> float | None:
+        traces = ReferenceTraces(self.artifacts, traces_sha)
+        return conversion_error(job, traces, self._graph(job).outputs, self.artifacts)
+
     def _graph(self, job: JobSpec) -> ProgramGraph:
         _, program = read_program(self._model_path(job))
         return graph_of(program.functions["main"])
@@ -380,30 +356,3 @@ class Localiser:
         ):
             return False
         return self.store.attach_localisation(loc.run_id, loc)
-
-
-def current_localisation(store: JobStore, run_id: str) -> Localisation | None:
-    """The localisation attached to ``run_id``, if any."""
-    record = store.get_run(run_id)
-    return record.result.localisation if record is not None and record.result else None
-
-
-def wait_for_localisation(
-    store: JobStore, run_id: str, *, timeout_s: float, poll_s: float = 0.2
-) -> Localisation:
-    """Poll until the localisation of ``run_id`` finished; ``RunTimeoutError`` after
-    ``timeout_s`` (the localisation goes on: ``pomar localise RUN --show`` later)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        loc = current_localisation(store, run_id)
-        if loc is None:
-            raise UsageError(f"run {run_id} is not being localised")
-        if loc.status.finished:
-            return loc
-        if time.monotonic() > deadline:
-            raise RunTimeoutError(
-                f"the localisation of {run_id} did not finish within {timeout_s:.0f}s "
-                f"({loc.device_runs} device runs so far)",
-                hint=f"see `pomar localise {run_id} --show` later, or raise --timeout",
-            )
-        time.sleep(poll_s)
