@@ -23,11 +23,13 @@ from typing import Any
 
 import numpy.typing as npt
 
+from coreml_emulator.cache import cached_program
 from coreml_emulator.memory import MemoryModel
 from coreml_emulator.precision import Precision
 from coreml_emulator.program import EmulatedProgram, load_program
 from coreml_emulator.trace import Divergence, TensorStats, Trace, first_divergence
 from pomar_core.arrays import Arrays
+from pomar_core.errors import UnsupportedOpError
 
 __all__ = [
     "Divergence",
@@ -36,6 +38,7 @@ __all__ = [
     "Precision",
     "TensorStats",
     "Trace",
+    "UnsupportedOpError",
     "first_divergence",
     "load_program",
     "predict",
@@ -48,11 +51,19 @@ def predict(
     *,
     precision: str | Precision = "fp32",
     trace: Trace | None = None,
+    convert_inputs: bool = False,
 ) -> Arrays:
     """Run ``model`` (an ``MLModel``, a path, or an ``EmulatedProgram``) once on ``inputs``.
+
+    The parsed program is cached by the model's content, so calling this repeatedly on one
+    model parses it once: it can stand in for ``MLModel.predict``. With ``convert_inputs``
+    inputs are converted to the declared types as Core ML does (a stand-in's choice; Pomar's
+    own checks validate a user's inputs strictly before they get here).
 
     Returns outputs keyed by the model's output names, in the dtypes the model declares.
     Raises ``ModelError`` for a model the emulator cannot take (not an ML program),
     ``UnsupportedOpError`` for an op without a kernel, ``InputsError`` for inputs that do not fit.
     """
-    return load_program(model).predict(inputs, precision=precision, trace=trace)
+    return cached_program(model).predict(
+        inputs, precision=precision, trace=trace, convert_inputs=convert_inputs
+    )

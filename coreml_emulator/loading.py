@@ -36,6 +36,24 @@ class FeatureSpec:
     """Default shape from the spec (may be empty for outputs)."""
     flexible: bool
     """The spec allows other shapes (enumerated or ranged)."""
+    ranges: tuple[tuple[int, int | None], ...] = ()
+    """Per dimension ``(lower, upper)`` of a ranged input (``upper`` ``None``: unbounded)."""
+    enumerated: tuple[tuple[int, ...], ...] = ()
+    """The shapes an enumerated-shape input may take."""
+
+    def shape_error(self, shape: tuple[int, ...]) -> str | None:
+        """Why ``shape`` is outside the declared flexible shape, or ``None`` if it is allowed."""
+        if self.enumerated and shape not in self.enumerated:
+            allowed = ", ".join(str(s) for s in self.enumerated)
+            return f"shape {shape} is not one of the enumerated shapes {allowed}"
+        if self.ranges:
+            if len(shape) != len(self.ranges):
+                return f"shape {shape} has rank {len(shape)}, the model expects {len(self.ranges)}"
+            for axis, (size, (low, high)) in enumerate(zip(shape, self.ranges, strict=True)):
+                if size < low or (high is not None and size > high):
+                    bound = f"{low}..{high}" if high is not None else f"{low} or more"
+                    return f"dimension {axis} is {size}, the model accepts {bound}"
+        return None
 
 
 @dataclass(frozen=True)
@@ -131,8 +149,24 @@ def _feature(feature: Any, role: str) -> FeatureSpec:
     dtype = _ARRAY_DTYPES.get(array.dataType)
     if dtype is None:
         raise ModelError(f"{role} '{feature.name}' has an unsupported data type {array.dataType}")
-    flexible = array.WhichOneof("ShapeFlexibility") is not None
-    return FeatureSpec(feature.name, dtype, tuple(int(d) for d in array.shape), flexible)
+    flexibility = array.WhichOneof("ShapeFlexibility")
+    ranges: tuple[tuple[int, int | None], ...] = ()
+    enumerated: tuple[tuple[int, ...], ...] = ()
+    if flexibility == "shapeRange":
+        ranges = tuple(
+            (int(r.lowerBound), int(r.upperBound) if r.upperBound >= 0 else None)
+            for r in array.shapeRange.sizeRanges
+        )
+    elif flexibility == "enumeratedShapes":
+        enumerated = tuple(tuple(int(d) for d in s.shape) for s in array.enumeratedShapes.shapes)
+    return FeatureSpec(
+        feature.name,
+        dtype,
+        tuple(int(d) for d in array.shape),
+        flexibility is not None,
+        ranges,
+        enumerated,
+    )
 
 
 def _first_line(exc: BaseException) -> str:

@@ -80,11 +80,18 @@ class EmulatedProgram:
         *,
         precision: str | Precision = "fp32",
         trace: Trace | None = None,
+        convert_inputs: bool = False,
     ) -> Arrays:
-        """Run the program on ``inputs``; outputs keyed by output name, in the declared dtypes."""
+        """Run the program on ``inputs``; outputs keyed by output name, in the declared dtypes.
+
+        A rank-0 output comes back with shape ``(1,)``, as Core ML returns it. Inputs must have
+        the declared dtype (or cast to it without changing kind); with ``convert_inputs`` any
+        numeric array is converted to the declared type as Core ML converts an ``MLMultiArray``
+        (floats to integers truncate toward zero).
+        """
         mode = Precision.parse(precision)
         env = list(self._constants(mode))
-        for name, array in self._checked_inputs(inputs, mode).items():
+        for name, array in self._checked_inputs(inputs, mode, convert_inputs).items():
             declared = torch_dtype(array.dtype)
             tensor = torch.from_numpy(array)
             env[self._input_slots[name]] = tensor.to(
@@ -148,7 +155,9 @@ class EmulatedProgram:
             ]
         return self._storage[mode]
 
-    def _checked_inputs(self, inputs: Mapping[str, npt.NDArray[Any]], mode: Precision) -> Arrays:
+    def _checked_inputs(
+        self, inputs: Mapping[str, npt.NDArray[Any]], mode: Precision, convert: bool
+    ) -> Arrays:
         expected = {f.name: f for f in self.inputs}
         missing = sorted(set(expected) - set(inputs))
         extra = sorted(set(inputs) - set(expected))
@@ -166,12 +175,23 @@ class EmulatedProgram:
         for name, feature in expected.items():
             array = np.asarray(inputs[name])
             var_shape = tuple(self._input_vars[name].shape)
+            if not var_shape and array.shape == (1,):
+                array = array.reshape(())  # a scalar input passed as Core ML passes it
             if not _shape_fits(array.shape, var_shape):
                 raise InputsError(
                     f"input '{name}' has shape {tuple(array.shape)}, the model expects "
                     f"{_shape_text(var_shape)}",
                     hint="reshape the input or re-convert the model with flexible shapes",
                 )
+            outside = feature.shape_error(tuple(array.shape))
+            if outside is not None:
+                raise InputsError(
+                    f"input '{name}': {outside}",
+                    hint="pass a shape the model declares, or re-convert with a wider RangeDim "
+                    "or more enumerated shapes",
+                )
+            if convert and array.dtype != feature.dtype and array.dtype.kind in "biuf":
+                array = array.astype(feature.dtype)
             if array.dtype != feature.dtype and not np.can_cast(
                 array.dtype, feature.dtype, casting="same_kind"
             ):
@@ -220,4 +240,6 @@ def _to_numpy(tensor: Tensor | None, dtype: np.dtype[Any]) -> npt.NDArray[Any]:
     if tensor is None:  # the plan keeps outputs alive; reaching this is an emulator bug
         raise ModelError("an output of the ML program was freed before the end of the run")
     array = tensor.detach().numpy()
+    if array.ndim == 0:  # Core ML has no rank-0 multi-arrays: a scalar comes back as (1,)
+        array = array.reshape(1)
     return array.astype(dtype, copy=True)

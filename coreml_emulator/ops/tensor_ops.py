@@ -36,6 +36,10 @@ def cast(args: OpArgs) -> Tensor:
 def concat(args: OpArgs) -> Tensor:
     values = args.tensors("values")
     axis = args.int("axis")
+    if values[0].dim() == 0:
+        # MIL's type inference counts each rank-0 value as one element: the result is rank 1.
+        values = [v.reshape(1) for v in values]
+        axis = 0
     if args.bool("interleave", False):
         stacked = torch.stack(values, dim=axis % values[0].dim() + 1)
         shape = list(values[0].shape)

@@ -1,0 +1,1 @@
+"""coremltools' own torch-op suite run with the emulator standing in for ``MLModel.predict``."""
