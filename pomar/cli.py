@@ -23,6 +23,7 @@ from pomar.commands.preflight import preflight
 from pomar.commands.report import report
 from pomar.commands.results import results
 from pomar.commands.schedule import schedule
+from pomar.commands.selftest import selftest
 from pomar.commands.status import status
 from pomar.commands.submit import submit
 from pomar.exit_codes import EXIT_INFRA, EXIT_USAGE
@@ -55,6 +56,7 @@ def _register_commands() -> None:
         farm,
         localise,
         advise,
+        selftest,
     ):
         cli.add_command(command)
 

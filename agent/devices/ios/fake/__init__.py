@@ -15,6 +15,7 @@ The modules, one concept each:
 - ``app.py``: the fake harness app, a run played as a list of ``STEPS``;
 - ``crash_texts.py``: the ``.ips`` texts the phone writes (jetsam, segfault);
 - ``engine_bug.py``: a Core ML engine that gets one named op wrong on one compute unit;
+- ``footprint.py``: a run's footprint from the program's memory model (opt-in);
 - ``transport.py``, ``fleet.py``: phones attached to a host; several at once.
 
 Adding a scenario is one field in ``FakeScenario`` (default: healthy) plus where it acts:

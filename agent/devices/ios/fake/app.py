@@ -15,6 +15,7 @@ from typing import Any
 
 from agent.devices.ios.fake.crash_texts import jetsam_ips, report_stamp, segfault_ips
 from agent.devices.ios.fake.engine_bug import engine_bug_predictor
+from agent.devices.ios.fake.footprint import program_footprint
 from agent.devices.ios.fake.phone import BASELINE_BYTES, FakeIPhone, FakeProcess
 from agent.devices.ios.npy import from_npy_bytes, to_npy_bytes
 from pomar_core import catalog
@@ -67,6 +68,8 @@ def _jetsam(phone: FakeIPhone, proc: FakeProcess, peak: int) -> bool:
     if limit is None or peak <= limit:
         return False
     proc.footprints[-1] = limit
+    if phone.scenario.jetsam_report_missing:
+        return True
     phone.add_crash_report(
         f"JetsamEvent-{report_stamp()}.ips", jetsam_ips(proc.pid, phone.product_type, limit)
     )
@@ -98,6 +101,8 @@ def _play(phone: FakeIPhone, proc: FakeProcess, run_id: str) -> None:
         return
     model_bytes = sum(len(v) for v in phone.tree(f"{HARNESS_ROOT}/{job.model_path}").values())
     peak = phone.scenario.peak_bytes or BASELINE_BYTES + 3 * max(model_bytes, len(raw))
+    if phone.scenario.footprint_from_program and not phone.scenario.peak_bytes:
+        peak = BASELINE_BYTES + program_footprint(phone, job)
     if any(step(phone, proc, peak) for step in STEPS):
         return
     _finish(phone, job, folder, peak)
@@ -125,6 +130,8 @@ def _finish(phone: FakeIPhone, job: HarnessJob, folder: str, peak: int) -> None:
     for name in job.output_names:
         if name in outputs:
             array = outputs[name]
+            if phone.scenario.output_layout_bug:
+                array = array.ravel(order="F").reshape(array.shape)
             rel = f"outputs/{name}.npy"
             phone.write(f"{folder}/{rel}", to_npy_bytes(array))
             tensors.append(
@@ -135,7 +142,7 @@ def _finish(phone: FakeIPhone, job: HarnessJob, folder: str, peak: int) -> None:
         status="error" if error else "ok",
         error=error,
         error_phase=phase,
-        timings=None if error else _timings(job),
+        timings=None if error else _timings(job, phone.scenario.timings_bug),
         memory=_memory(phone, peak),
         outputs=tuple(tensors),
         environment=_environment(phone),
@@ -145,23 +152,25 @@ def _finish(phone: FakeIPhone, job: HarnessJob, folder: str, peak: int) -> None:
     phone.write(f"{folder}/{'FAILED' if error else 'DONE'}", b"")
 
 
-def _timings(job: HarnessJob) -> HarnessTimings:
+def _timings(job: HarnessJob, bug: str | None = None) -> HarnessTimings:
+    step = 0 if bug == "zero" else 1
     return HarnessTimings(
-        cold_load_ns=50_000_000,
+        cold_load_ns=-50_000_000 if bug == "negative" else 50_000_000,
         warm_load_ns=5_000_000,
-        first_prediction_ns=3_000_000,
-        warmup_ns=tuple(1_200_000 for _ in range(job.warmup)),
-        prediction_ns=tuple(1_000_000 + 1000 * i for i in range(job.iterations)),
+        first_prediction_ns=3_000_000 * step,
+        warmup_ns=tuple(1_200_000 * step for _ in range(job.warmup)),
+        prediction_ns=tuple((1_000_000 + 1000 * i) * step for i in range(job.iterations)),
     )
 
 
 def _memory(phone: FakeIPhone, peak: int) -> HarnessPhaseMemory:
     limit = catalog.app_memory_limit_bytes(phone.product_type) or 0
+    scale = phone.scenario.footprint_scale
     return HarnessPhaseMemory(
-        before_load_bytes=BASELINE_BYTES,
-        after_load_bytes=(BASELINE_BYTES + peak) // 2,
-        after_predictions_bytes=peak,
-        peak_bytes=peak,
+        before_load_bytes=int(BASELINE_BYTES * scale),
+        after_load_bytes=int((BASELINE_BYTES + peak) // 2 * scale),
+        after_predictions_bytes=int(peak * scale),
+        peak_bytes=int(peak * scale),
         available_before_bytes=limit - BASELINE_BYTES,
     )
 

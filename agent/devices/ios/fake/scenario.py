@@ -46,3 +46,16 @@ class FakeScenario:
     ``engine_bug_unit``: its output is perturbed before later ops read it, whichever outputs the
     model exposes (``engine_bug.py``)."""
     engine_bug_unit: str = "gpu"
+    footprint_from_program: bool = False
+    """Peak footprint from the emulator's memory model of the pushed program (weights + peak
+    activation), as a real run grows, instead of 3 × the model's size (``footprint.py``)."""
+    # -- broken measurements, for ``pomar selftest``'s tests -----------------------------------
+    output_layout_bug: bool = False
+    """The app writes each output's elements in column-major order under its row-major shape."""
+    footprint_scale: float = 1.0
+    """Memory figures (the app's and the DVT samples) off by this factor: a unit mix-up."""
+    jetsam_report_missing: bool = False
+    """Jetsam kills the app but leaves no ``JetsamEvent`` report (so it looks like a crash)."""
+    timings_bug: Literal["zero", "negative"] | None = None
+    """The app reports zero prediction times, or a negative cold load (clocks subtracted the
+    wrong way round)."""

@@ -22,13 +22,15 @@ from pomar_core.errors import AppNotInstalled, DeviceLost, DeviceNotReady, Trans
 class FakeSampler:
     """The footprints the process went through, spread over the time sampling ran."""
 
-    def __init__(self, proc: FakeProcess, started: float) -> None:
+    def __init__(self, proc: FakeProcess, started: float, scale: float = 1.0) -> None:
         self._proc = proc
         self._started = started
+        self._scale = scale
+        """``FakeScenario.footprint_scale``: sampling off by a unit mix-up."""
 
     def stop(self) -> list[ProcSample]:
         elapsed = time.monotonic() - self._started
-        points = list(self._proc.footprints)
+        points = [int(b * self._scale) for b in self._proc.footprints]
         step = elapsed / max(len(points), 1)
         return [ProcSample(i * step, b, None if i == 0 else 100.0) for i, b in enumerate(points)]
 
@@ -209,7 +211,7 @@ class FakeSession:
 
     def start_sampling(self, pid: int, interval_ms: int) -> FakeSampler:
         d = self._require_developer()
-        return FakeSampler(d.processes[pid], time.monotonic())
+        return FakeSampler(d.processes[pid], time.monotonic(), d.scenario.footprint_scale)
 
     # -- reports -----------------------------------------------------------------------------
 
