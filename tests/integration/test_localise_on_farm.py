@@ -15,7 +15,9 @@ from orchestrator.localise.graph import graph_of
 from orchestrator.localise.variant import read_program
 from pomar_core.model_archive import unpack_model
 from pomar_core.wire import ComputeUnit, DeviceSelector, LocalisationStatus, RunConfig, RunStatus
-from tests.integration.conftest import HEARTBEAT_S, FarmProcesses, wait_for
+from tests.integration.conftest import FarmProcesses, wait_for
+from tests.integration.test_fake_iphones import start_agent
+from tests.orchestrator.localise.picks import residual_relu
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -36,26 +38,11 @@ def test_the_coordinator_localises_an_engine_bug_and_every_report_names_the_op(
     job = prepare_job(request, farm.artifacts, tmp_path / "cache").job
     program = read_program(unpack_model(farm.artifacts, job.model, tmp_path / "cache"))[1]
     graph = graph_of(program.functions["main"])
-    adds = {op.name for op in graph.ops if op.op_type == "add"}
-    culprit = [op.name for op in graph.ops if op.op_type == "relu" and op.inputs[0] in adds][1]
+    culprit = residual_relu(graph, 1)
 
     farm_procs.coordinator()
     bug = {PHONE: {"engine_bug_op": culprit, "engine_bug_unit": "gpu"}}
-    farm_procs.start(
-        "agent",
-        [
-            "agent",
-            "--devices-from",
-            "tests.integration.phones:attached",
-            "--name",
-            "phones",
-            "--heartbeat",
-            str(HEARTBEAT_S),
-            "--discover",
-            "0.3",
-        ],
-        POMAR_TEST_PHONES=json.dumps(bug),
-    )
+    start_agent(farm_procs, bug)
     wait_for("the phone to heartbeat", lambda: PHONE in farm.liveness.live())
     farm.coordinator.submit(job)
 

@@ -60,6 +60,16 @@ class PhoneFarm:
         )
         return prepare_job(request, self.artifacts, self.root / "models").job
 
+    def bugged_job(
+        self, factory: str, pick: Callable[[ProgramGraph], str], unit: ComputeUnit = ComputeUnit.GPU
+    ) -> tuple[JobSpec, ProgramGraph, str]:
+        """A job of ``factory`` on ``unit``, and the phone's GPU now gets ``pick``'s op wrong."""
+        job = self.job(factory, unit)
+        graph = self.graph(job)
+        culprit = pick(graph)
+        self.script(engine_bug_op=culprit, engine_bug_unit="gpu")
+        return job, graph, culprit
+
     def graph(self, job: JobSpec) -> ProgramGraph:
         path = unpack_model(self.artifacts, job.model, self.root / "models")
         return graph_of(read_program(path)[1].functions["main"])

@@ -8,36 +8,18 @@ from collections.abc import Callable
 
 import pytest
 
-from orchestrator.localise.graph import ProgramGraph
 from pomar_core.wire import ComputeUnit, LocalisationStatus, RunStatus, TriageLabel
 from tests.orchestrator.localise.conftest import PhoneFarm, wait_for
-from tests.orchestrator.localise.models import CHAIN_LENGTH
+from tests.orchestrator.localise.picks import chain_op, residual_relu
 
 pytestmark = pytest.mark.slow
-
-
-def chain_op(graph: ProgramGraph, index: int) -> str:
-    """The ``index``-th sin/cos of the chain (the converter adds casts and consts around)."""
-    ops = [op.name for op in graph.ops if op.op_type in ("sin", "cos")]
-    assert len(ops) == CHAIN_LENGTH
-    return ops[index]
-
-
-def residual_relu(graph: ProgramGraph, block: int) -> str:
-    """The relu after block ``block``'s residual add."""
-    adds = {op.name for op in graph.ops if op.op_type == "add"}
-    relus = [op.name for op in graph.ops if op.op_type == "relu" and op.inputs[0] in adds]
-    return relus[block]
 
 
 def test_an_engine_bug_in_a_chain_is_localised_to_its_op_in_log2_n_runs(
     phone_farm: Callable[..., PhoneFarm],
 ) -> None:
     farm = phone_farm()
-    job = farm.job("build_chain")
-    graph = farm.graph(job)
-    culprit = chain_op(graph, 11)
-    farm.script(engine_bug_op=culprit, engine_bug_unit="gpu")
+    job, _, culprit = farm.bugged_job("build_chain", lambda g: chain_op(g, 11))
 
     failing = farm.failing_run(job)
     assert failing.status is RunStatus.PARITY_FAILED
@@ -63,10 +45,7 @@ def test_a_wrong_activation_after_a_residual_add_is_localised_on_the_branching_g
     phone_farm: Callable[..., PhoneFarm],
 ) -> None:
     farm = phone_farm()
-    job = farm.job("build_residual")
-    graph = farm.graph(job)
-    culprit = residual_relu(graph, 1)
-    farm.script(engine_bug_op=culprit, engine_bug_unit="gpu")
+    job, graph, culprit = farm.bugged_job("build_residual", lambda g: residual_relu(g, 1))
 
     failing = farm.failing_run(job)
     loc = farm.finished_localisation(failing.run_id)
@@ -85,8 +64,7 @@ def test_the_same_job_on_the_cpu_passes_and_is_not_localised(
     phone_farm: Callable[..., PhoneFarm],
 ) -> None:
     farm = phone_farm()
-    job = farm.job("build_residual", unit=ComputeUnit.CPU)
-    farm.script(engine_bug_op=residual_relu(farm.graph(job), 1), engine_bug_unit="gpu")
+    job, _, _ = farm.bugged_job("build_residual", lambda g: residual_relu(g, 1), ComputeUnit.CPU)
 
     run = farm.failing_run(job)
 
@@ -116,8 +94,7 @@ def test_the_budget_stops_the_search_and_names_what_is_left(
     phone_farm: Callable[..., PhoneFarm],
 ) -> None:
     farm = phone_farm(max_runs=2)
-    job = farm.job("build_chain")
-    farm.script(engine_bug_op=chain_op(farm.graph(job), 11), engine_bug_unit="gpu")
+    job, _, _ = farm.bugged_job("build_chain", lambda g: chain_op(g, 11))
 
     failing = farm.failing_run(job)
     loc = farm.finished_localisation(failing.run_id)
@@ -132,8 +109,7 @@ def test_cancelling_mid_localisation_leaves_the_failing_run_intact(
     phone_farm: Callable[..., PhoneFarm],
 ) -> None:
     farm = phone_farm(auto=False)
-    job = farm.job("build_chain")
-    farm.script(engine_bug_op=chain_op(farm.graph(job), 3), engine_bug_unit="gpu")
+    job, _, _ = farm.bugged_job("build_chain", lambda g: chain_op(g, 3))
     failing = farm.failing_run(job)
     before = farm.store.get_run(failing.run_id)
     farm.script(run_delay_s=2.0)  # probes take a while: time to cancel one in flight
