@@ -17,6 +17,7 @@ from pomar.commands.cancel import cancel
 from pomar.commands.check import check
 from pomar.commands.coordinator import coordinator
 from pomar.commands.devices import devices, pools
+from pomar.commands.doctor import doctor
 from pomar.commands.farm import farm
 from pomar.commands.localise import localise
 from pomar.commands.preflight import preflight
@@ -57,6 +58,7 @@ def _register_commands() -> None:
         localise,
         advise,
         selftest,
+        doctor,
     ):
         cli.add_command(command)
 
