@@ -167,7 +167,16 @@ class Localiser:
         errors = []
         for name in probe.exposed:
             out = device.get(name) or device.get(name + FP32_SUFFIX)
-            if out is not None and name in traces.fp32:
+            if out is None:
+                # Never read a missing tensor as clean: that would steer the search wrong.
+                return self._finish(
+                    self._replace_probe(
+                        loc, probe.model_copy(update={"run_status": result.status})
+                    ),
+                    LocalisationStatus.ERROR,
+                    f"probe {result.run_id} returned no '{name}': the device did not expose it",
+                )
+            if name in traces.fp32:
                 errors.append(traces.error_of(name, load_array(self.artifacts, out.sha256)))
         diverged = any(e.diverged for e in errors)
         probe = probe.model_copy(

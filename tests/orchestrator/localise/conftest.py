@@ -12,7 +12,13 @@ from typing import Any
 import pytest
 
 from agent.devices.ios.device import IosDevice
-from agent.devices.ios.fake import FAST_CONFIG, FakeIPhone, FakeScenario, FakeTransport
+from agent.devices.ios.fake import (
+    FAST_CONFIG,
+    FakeIPhone,
+    FakeScenario,
+    FakeTransport,
+    Predictor,
+)
 from agent.executor import DeviceRunExecutor
 from orchestrator.check_job import CheckRequest, prepare_job
 from orchestrator.embedded import EmbeddedFarm
@@ -103,10 +109,12 @@ class PhoneFarm:
 def phone_farm(tmp_path: Path) -> Iterator[Callable[..., PhoneFarm]]:
     farms: list[EmbeddedFarm] = []
 
-    def make(max_runs: int = 12, auto: bool = True, **scenario: Any) -> PhoneFarm:
+    def make(
+        max_runs: int = 12, auto: bool = True, predictor: Predictor | None = None, **scenario: Any
+    ) -> PhoneFarm:
         store = MemoryJobStore()
         artifacts = LocalArtifactStore(tmp_path / "artifacts")
-        phone = FakeIPhone(UDID, scenario=FakeScenario(**scenario))
+        phone = FakeIPhone(UDID, scenario=FakeScenario(**scenario), predictor=predictor)
         device = IosDevice(FakeTransport([phone]).open(UDID), FAST_CONFIG)
         executor = DeviceRunExecutor(device, artifacts, tmp_path / "device-cache")
         farm = EmbeddedFarm(store, artifacts, [executor])

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
+from agent.devices.ios.fake import FakeScenario, emulator_predictor
+from agent.devices.ios.fake.engine_bug import engine_bug_predictor
+from pomar_core.arrays import Arrays
 from pomar_core.wire import ComputeUnit, LocalisationStatus, RunStatus, TriageLabel
 from tests.orchestrator.localise.conftest import PhoneFarm, wait_for
 from tests.orchestrator.localise.picks import chain_op, residual_relu
@@ -143,4 +147,24 @@ def test_cancelling_mid_localisation_leaves_the_failing_run_intact(
     loc = farm.localisation(failing.run_id)
     assert loc is not None
     assert loc.status is LocalisationStatus.CANCELLED
+    assert loc.device_runs == 1
+
+
+def test_a_device_that_drops_the_exposed_tensors_ends_the_search_with_an_error(
+    phone_farm: Callable[..., PhoneFarm],
+) -> None:
+    def first_output_only(model_path: Path, inputs: Arrays, unit: str) -> Arrays:
+        scenario = FakeScenario(engine_bug_op=farm.phone.scenario.engine_bug_op)
+        buggy = engine_bug_predictor(scenario, unit) or emulator_predictor
+        return dict(list(buggy(model_path, inputs, unit).items())[:1])
+
+    farm = phone_farm(predictor=first_output_only)
+    job, _, _ = farm.bugged_job("build_chain", lambda g: chain_op(g, 11))
+    farm.script(engine_bug_unit="none")  # the predictor plays the bug itself
+
+    failing = farm.failing_run(job)
+    loc = farm.finished_localisation(failing.run_id)
+
+    assert loc.status is LocalisationStatus.ERROR
+    assert "the device did not expose it" in loc.detail
     assert loc.device_runs == 1
