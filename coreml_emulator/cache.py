@@ -25,7 +25,10 @@ _lock = Lock()
 
 
 def cached_program(model: Any) -> EmulatedProgram:
-    """The parsed program for ``model`` (an ``MLModel`` or a path), parsing it only once."""
+    """The parsed program for ``model`` (an ``MLModel`` or a path), parsing it only once.
+
+    A flexible-shape program is also run once at its default shapes, as Core ML does when it
+    loads one (:meth:`EmulatedProgram.check_default_shapes`)."""
     from coreml_emulator.program import EmulatedProgram, load_program
 
     if isinstance(model, EmulatedProgram):
@@ -37,6 +40,7 @@ def cached_program(model: Any) -> EmulatedProgram:
             _programs.move_to_end(key)
             return program
     program = load_program(model)
+    program.check_default_shapes()
     with _lock:
         _programs[key] = program
         while len(_programs) > MAX_PROGRAMS:

@@ -24,6 +24,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 PRECISIONS = click.Choice([p.value for p in Precision])
 KINDS = click.Choice(["ios", "mac", "emulated"])
 
+NO_SHIMS_OPTION = click.option(
+    "--no-shims",
+    is_flag=True,
+    help="Never retry a failed conversion with Pomar's converter shims (new_ones, diff, &, |).",
+)
+
 _JOB_OPTIONS = [
     click.option("--compute-units", default="all", show_default=True, help="cpu,gpu,ane,all"),
     click.option(
@@ -41,6 +47,7 @@ _JOB_OPTIONS = [
         help="Input shapes for a TorchScript file that does not record them: 1x3x224x224,1x10.",
     ),
     click.option("--output-names", default=None, help="Comma-separated names for the outputs."),
+    NO_SHIMS_OPTION,
     click.option(
         "--inputs",
         "inputs_path",
@@ -200,6 +207,7 @@ def build_request(model: str, **opts: Any) -> CheckRequest:
             opts["input_names"],
             opts["output_names"],
             opts["input_shapes"],
+            shims=not opts.get("no_shims", False),
         ),
         config=config,
         inputs_path=opts["inputs_path"],
@@ -221,6 +229,7 @@ def build_preflight_request(
     inputs_path: Path | None,
     seed: int,
     max_trace_mb: int,
+    no_shims: bool = False,
 ) -> PreflightRequest:
     """The request of ``pomar preflight``'s options; ``UsageError`` on a bad target. The first
     ``--deployment-target`` is the run's, the others are tried as well."""
@@ -229,6 +238,7 @@ def build_preflight_request(
         "front_end": FrontEnd(front_end),
         "input_names": _names(input_names),
         "output_names": _names(output_names),
+        "shims": not no_shims,
     }
     if targets:
         fields["deployment_target"] = targets[0]
@@ -258,8 +268,11 @@ def _conversion_options(
     input_names: str | None,
     output_names: str | None,
     input_shapes: str | None = None,
+    *,
+    shims: bool = True,
 ) -> ConversionOptions:
     fields: dict[str, object] = {
+        "shims": shims,
         "precision": precision,
         "input_names": _names(input_names),
         "output_names": _names(output_names),

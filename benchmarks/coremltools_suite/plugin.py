@@ -69,9 +69,13 @@ def _emulated_predict(self: Any, data: Any, state: Any = None) -> dict[str, Any]
         calls.append("refused")
         # Core ML's predict raises RuntimeError for inputs it will not take.
         raise RuntimeError(exc.one_line()) from exc
-    except ModelError:
+    except coreml_emulator.UnsupportedOpError:
         calls.append("unsupported")
         raise
+    except ModelError as exc:
+        calls.append("refused")
+        # A model Core ML will not load: its predict raises RuntimeError too.
+        raise RuntimeError(exc.one_line()) from exc
     calls.append("answered")
     return dict(outputs)
 

@@ -16,6 +16,7 @@ converter says which one it lacks.
 from __future__ import annotations
 
 import re
+import sys
 import traceback
 from enum import StrEnum
 from pathlib import Path
@@ -64,12 +65,18 @@ class ConversionOptions(BaseModel):
     input_shapes: tuple[tuple[int, ...], ...] | None = None
     """Input shapes for a TorchScript file that does not record the shapes it was traced with."""
     front_end: FrontEnd = FrontEnd.AUTO
+    shims: bool = True
+    """Retry a failed conversion with Pomar's converter shims (:mod:`orchestrator.intake.shims`)."""
 
 
 def convert(
     source: SourceModel, options: ConversionOptions, destination: Path, *, name: str
-) -> None:
-    """Convert ``source`` and save the ML program as an ``.mlpackage`` at ``destination``."""
+) -> tuple[str, ...]:
+    """Convert ``source`` and save the ML program as an ``.mlpackage`` at ``destination``.
+
+    Returns the converter shims the conversion used: none when the plain conversion works;
+    when it fails and ``options.shims`` is on, it is retried with the shims applied.
+    """
     ct = coremltools()
     target = getattr(ct.target, options.deployment_target, None)
     if target is None or target.value < ct.target.iOS15.value:
@@ -78,7 +85,7 @@ def convert(
             "build an ML program for",
             hint="use iOS15 or later (e.g. iOS16, iOS17, iOS18)",
         )
-    mlmodel = _convert_with_front_ends(ct, source, options, target, name)
+    mlmodel, used = _convert_with_shims(ct, source, options, target, name)
     try:
         with captured_stderr():
             _rename(ct, mlmodel, source, options, name)
@@ -90,6 +97,28 @@ def convert(
             f"saving the converted {name} failed: {first_line(exc)}",
             hint="check free disk space, then report it with the model attached",
         ) from exc
+    return used
+
+
+def _convert_with_shims(
+    ct: Any, source: SourceModel, options: ConversionOptions, target: Any, name: str
+) -> tuple[Any, tuple[str, ...]]:
+    from orchestrator.intake import shims
+
+    try:
+        return _convert_with_front_ends(ct, source, options, target, name), ()
+    except ConversionError:
+        if not options.shims:
+            raise
+        plain_failure = sys.exc_info()[1]
+    try:
+        with shims.applied() as use:
+            mlmodel = _convert_with_front_ends(ct, source, options, target, name)
+    except ConversionError:
+        # The plain conversion's error is the one that names what coremltools lacks.
+        assert plain_failure is not None
+        raise plain_failure from None
+    return mlmodel, use.names()
 
 
 def _convert_with_front_ends(

@@ -36,6 +36,8 @@ class IntakeResult:
     module: torch.nn.Module | None = None
     """The PyTorch module the model was converted from (the reference runs it), if any."""
     example_inputs: tuple[torch.Tensor, ...] | None = None
+    shims: tuple[str, ...] = ()
+    """Converter shims the conversion used (also on ``model.converter_shims``)."""
 
     @property
     def has_source(self) -> bool:
@@ -64,10 +66,10 @@ def intake_model(
     loaded = _load_source(source)
     with tempfile.TemporaryDirectory(prefix="pomar-convert-") as scratch:
         package = Path(scratch) / "model.mlpackage"
-        convert(loaded, options, package, name=source.name)
+        shims = convert(loaded, options, package, name=source.name)
         interface = inspect_model(package, source.name)
         interface = _with_known_conversion(interface, options)
-        return _store(store, cache_dir, source, package, interface, loaded)
+        return _store(store, cache_dir, source, package, interface, loaded, shims)
 
 
 def _load_source(source: ModelSource) -> SourceModel:
@@ -98,6 +100,7 @@ def _store(
     model_path: Path,
     interface: ModelInterface,
     loaded: SourceModel | None,
+    shims: tuple[str, ...] = (),
 ) -> IntakeResult:
     sha256, fmt = store_model(store, model_path)
     source_sha256 = _store_source(store, source) if loaded is not None else None
@@ -114,6 +117,7 @@ def _store(
         inputs=interface.inputs,
         outputs=interface.outputs,
         ops=interface.ops,
+        converter_shims=shims,
     )
     local = unpack_model(store, ref, cache_dir)
     return IntakeResult(
@@ -121,6 +125,7 @@ def _store(
         path=local,
         module=loaded.module if loaded is not None else None,
         example_inputs=loaded.example_inputs if loaded is not None else None,
+        shims=shims,
     )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from orchestrator.parity.degenerate import degenerate_reason
 from orchestrator.parity.metrics import compare_tensors
 from orchestrator.parity.policy import EffectiveRule, TolerancePolicy, load_policy
 from pomar_core.arrays import Array
@@ -121,6 +122,7 @@ def compare_output(
         worst_index=comparison.worst_index,
         worst_reference=comparison.worst_reference,
         worst_actual=comparison.worst_actual,
+        degenerate=degenerate_reason(reference, metrics),
     )
 
 

@@ -83,7 +83,7 @@ def check_convertibility(
                 update={"front_end": front_end, "deployment_target": target}
             )
             try:
-                convert(loaded, attempt_options, destination, name=source.name)
+                shims = convert(loaded, attempt_options, destination, name=source.name)
             except ConversionError as exc:
                 if front_end not in unsupported:
                     unsupported[front_end] = _scan(loaded, front_end)
@@ -99,7 +99,10 @@ def check_convertibility(
                 continue
             attempts.append(
                 ConversionAttempt(
-                    front_end=front_end.value, deployment_target=target, converted=True
+                    front_end=front_end.value,
+                    deployment_target=target,
+                    converted=True,
+                    shims=shims,
                 )
             )
             if target == targets[0] and primary is None:

@@ -48,6 +48,8 @@ def render_terminal(report: PreflightReport, console: Console, *, verbose: bool 
                     f"{u.op} ×{u.count} in {', '.join(p or '<top>' for p in u.module_paths[:3])}"
                     for u in a.unsupported_ops
                 )
+            if a.shims:
+                why = f"with converter shims: {', '.join(a.shims)}"
             table.add_row(a.front_end, a.deployment_target, ok, why)
         console.print(table)
     inv = report.inventory

@@ -56,6 +56,8 @@ class ConversionAttempt(WireModel):
     converted: bool
     error: str | None = None
     unsupported_ops: tuple[UnsupportedTorchOp, ...] = ()
+    shims: tuple[str, ...] = ()
+    """Converter shims the conversion needed (none when plain coremltools converts it)."""
 
 
 class OpCount(WireModel):

@@ -51,6 +51,11 @@ class ResultsDocument(WireModel):
         )
 
     @property
+    def notices(self) -> tuple[str, ...]:
+        """Warnings every format shows: converter shims used, comparisons that prove nothing."""
+        return document_notices(self)
+
+    @property
     def budgets(self) -> Budgets | None:
         """The job's latency and memory budgets, which decide ``budget_failed`` reasons."""
         return self.job.config.budgets if self.job is not None else None
@@ -59,3 +64,24 @@ class ResultsDocument(WireModel):
     def preflight_only(self) -> bool:
         """A ``pomar preflight`` document: findings about a model, no job and no runs."""
         return self.preflight is not None and self.job is None and not self.results
+
+
+def document_notices(document: ResultsDocument) -> tuple[str, ...]:
+    """The shims the conversion needed, then one line per degenerate output comparison."""
+    notes: list[str] = []
+    shims: list[str] = list(document.job.model.converter_shims) if document.job else []
+    if document.preflight is not None:
+        for attempt in document.preflight.conversions:
+            shims += [s for s in attempt.shims if s not in shims]
+    if shims:
+        notes.append(
+            f"converted with Pomar's converter shims: {', '.join(shims)} "
+            "(coremltools 9.0 could not convert the model alone; --no-shims turns them off)"
+        )
+    seen: set[str] = set()
+    for result in document.results:
+        for output in result.parity.outputs if result.parity else ():
+            if output.degenerate and output.name not in seen:
+                seen.add(output.name)
+                notes.append(f"{output.name}: {output.degenerate}")
+    return tuple(notes)

@@ -64,6 +64,9 @@ def html_report(
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{e(title)}</title>",
         f"<style>{_CSS}</style></head><body><h1>{e(title)}</h1>",
     ]
+    if document.notices:
+        items = "".join(f"<li>{e(n)}</li>" for n in document.notices)
+        parts.append(f"<ul class='notices'>{items}</ul>")
     if document.preflight_only and document.preflight is not None:
         parts.append(html_section(document.preflight))
         return "\n".join([*parts, "</body></html>"])

@@ -86,6 +86,12 @@ def junit_xml(document: ResultsDocument, *, suite_name: str = "pomar") -> str:
         suites.remove(suite)
         suites.append(findings)
         counts["tests"], counts["failures"] = 1, 1 if document.preflight.blocking else 0
+    if document.notices:
+        first = next(iter(suites))
+        properties = ET.Element("properties")
+        for notice in document.notices:
+            ET.SubElement(properties, "property", name="pomar.notice", value=_clean(notice))
+        first.insert(0, properties)
     for key, value in counts.items():
         if key != "skipped":
             suites.set(key, str(value))

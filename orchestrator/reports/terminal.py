@@ -156,6 +156,8 @@ def print_document(document: ResultsDocument, console: Console | None = None) ->
     )
     if document.comparison is not None:
         console.print(comparison_renderable(document.comparison))
+    for notice in document.notices:
+        console.print(Text(f"! {notice}", style="yellow"))
 
 
 def _peak(r: RunResult) -> str:

@@ -16,7 +16,13 @@ from orchestrator.intake import FrontEnd
 from orchestrator.preflight import render_terminal, run_preflight
 from orchestrator.preflight.run import DEFAULT_MAX_TRACE_BYTES
 from orchestrator.reports import STDOUT, ResultsDocument, write_reports
-from pomar.options import PRECISIONS, ReportTargets, build_preflight_request, report_options
+from pomar.options import (
+    NO_SHIMS_OPTION,
+    PRECISIONS,
+    ReportTargets,
+    build_preflight_request,
+    report_options,
+)
 from pomar_core.settings import Settings
 
 
@@ -50,6 +56,7 @@ from pomar_core.settings import Settings
 )
 @click.option("--input-names", default=None, help="Comma-separated names for the model inputs.")
 @click.option("--output-names", default=None, help="Comma-separated names for the outputs.")
+@NO_SHIMS_OPTION
 @click.option(
     "--inputs",
     "inputs_path",

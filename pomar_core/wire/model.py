@@ -66,3 +66,5 @@ class ModelRef(WireModel):
     outputs: tuple[TensorSpec, ...]
     ops: tuple[str, ...] = Field(default=())
     """Op types of the main function in program order (ML programs only)."""
+    converter_shims: tuple[str, ...] = ()
+    """Pomar's converter shims the conversion needed (none: plain coremltools converted it)."""

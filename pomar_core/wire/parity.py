@@ -64,6 +64,8 @@ class OutputParity(WireModel):
     worst_index: tuple[int, ...] | None = None
     worst_reference: float | None = None
     worst_actual: float | None = None
+    degenerate: str | None = None
+    """Why this comparison cannot detect an error (a flat reference, all-zero error), if so."""
 
 
 class ParityReport(WireModel):
