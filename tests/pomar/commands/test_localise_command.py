@@ -65,3 +65,37 @@ def test_a_passed_run_an_unknown_run_and_an_idle_cancel_are_usage_errors(
     assert "no finished run run-nope" in capsys.readouterr().err
     assert main(["localise", "run-nope", "--show"]) == 2
     assert "has no localisation" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_embedded_the_probes_run_on_the_local_phone_and_the_op_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent.devices.ios.device import IosDevice
+    from agent.devices.ios.fake import FAST_CONFIG, FakeIPhone, FakeScenario, FakeTransport
+    from orchestrator.intake import intake_model
+    from orchestrator.localise.graph import graph_of
+    from orchestrator.localise.variant import read_program
+    from pomar_core.artifact_stores.local import LocalArtifactStore
+    from tests.orchestrator.localise.picks import residual_relu
+
+    model = f"{MODELS}:build_residual"
+    scratch = intake_model(model, LocalArtifactStore(tmp_path / "scratch"), tmp_path / "cache")
+    culprit = residual_relu(graph_of(read_program(scratch.path)[1].functions["main"]), 0)
+    udid = "00008120-EMBEDDEDPHONE0001"
+    phone = FakeIPhone(udid, scenario=FakeScenario(engine_bug_op=culprit))
+    local = [IosDevice(FakeTransport([phone]).open(udid), FAST_CONFIG)]
+    monkeypatch.setattr("pomar.check_run.local_devices", lambda ids: local)
+    monkeypatch.setattr("pomar.localise_run.local_devices", lambda ids: local)
+    out = tmp_path / "r.json"
+    args = ["--device", udid, "--compute-units", "gpu", "--iterations", "1", "--warmup", "0"]
+    assert main(["check", model, *args, "--json", str(out)]) == 1
+    run_id = read_json(out).results[0].run_id
+    capsys.readouterr()
+
+    assert main(["localise", run_id, "--json"]) == 0
+    loc = json.loads(capsys.readouterr().out)
+
+    assert loc["status"] == "found"
+    assert (loc["culprit"]["op"], loc["culprit"]["op_type"]) == (culprit, "relu")
+    assert 1 <= len(loc["probes"]) <= loc["max_runs"]
