@@ -2,10 +2,13 @@
 cut can expose, and the rule that says whether a device's value of one has diverged.
 
 The fp32 trace is the emulator's ``fp32-upcast`` mode (an fp16-converted program recomputed
-with every tensor in fp32); the fp16 trace is the program as converted, in half precision. A
-tensor's FP16 noise is how far the fp16 trace is from the fp32 one; the device's value has
-diverged when it is further from fp32 than :data:`AS_FAR_OFF` times that noise (the rule triage
-uses for whole outputs), or holds NaN/Inf where both traces are finite.
+with every tensor in fp32); the fp16 traces are the program as converted, in half precision:
+``fp16`` (half storage, fp32 arithmetic, like most GPU kernels) and ``fp16-strict`` (half
+accumulation too, the pessimistic bound: Neural Engine and some GPU kernels accumulate in
+half). A tensor's FP16 noise is the larger distance of the two from fp32, so a device that
+merely accumulates in half is not blamed; the device's value has diverged when it is further
+from fp32 than :data:`AS_FAR_OFF` times that noise (the rule triage uses for whole outputs), or
+holds NaN/Inf where the fp16 run is finite.
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ import numpy as np
 from orchestrator.parity.triage import AS_FAR_OFF, NOISE_FLOOR
 from pomar_core.arrays import Array, Arrays
 from pomar_core.artifacts import ArtifactStore, load_arrays, save_arrays
+from pomar_core.errors import PomarError
 from pomar_core.wire import TensorError
 
-_FP32, _FP16 = "fp32.", "fp16."
+_FP32, _FP16, _STRICT = "fp32.", "fp16.", "strict."
 
 
 def record_traces(
@@ -32,9 +36,14 @@ def record_traces(
 
     program = load_program(model_path)
     arrays: dict[str, Array] = {}
-    for prefix, mode in ((_FP32, "fp32-upcast"), (_FP16, "fp16")):
+    for prefix, mode in ((_FP32, "fp32-upcast"), (_FP16, "fp16"), (_STRICT, "fp16-strict")):
         trace = Trace(keep_tensors=True)
-        program.predict(dict(inputs), precision=mode, trace=trace)
+        try:
+            program.predict(dict(inputs), precision=mode, trace=trace)
+        except PomarError:
+            if prefix == _STRICT:
+                continue  # a kernel without a strict mode: the fp16 noise alone then
+            raise
         for name in names:
             if name in trace.tensors:
                 arrays[prefix + name] = trace.tensors[name]
@@ -48,6 +57,9 @@ class ReferenceTraces:
         arrays = load_arrays(store, sha256)
         self.fp32: Arrays = {k[len(_FP32) :]: v for k, v in arrays.items() if k.startswith(_FP32)}
         self.fp16: Arrays = {k[len(_FP16) :]: v for k, v in arrays.items() if k.startswith(_FP16)}
+        self.strict: Arrays = {
+            k[len(_STRICT) :]: v for k, v in arrays.items() if k.startswith(_STRICT)
+        }
 
     def error_of(self, name: str, device: Array) -> TensorError:
         """How far the device's value of ``name`` is from fp32, and whether it diverged."""
@@ -56,6 +68,9 @@ class ReferenceTraces:
         got = np.asarray(device, dtype=np.float64).reshape(ref.shape)
         error = relative_l2(ref, got)
         noise = relative_l2(ref, fp16)
+        if name in self.strict:
+            strict = self.strict[name].astype(np.float64)
+            noise = max(noise, relative_l2(ref, strict))
         new_nonfinite = _nonfinite_where_finite(ref, got) > _nonfinite_where_finite(ref, fp16)
         diverged = new_nonfinite or error > AS_FAR_OFF * max(noise, NOISE_FLOOR)
         return TensorError(name=name, error=error, noise=noise, diverged=diverged)

@@ -32,7 +32,8 @@ class TensorError(WireModel):
     error: float
     """Relative L2 of the device's value against the fp32 trace."""
     noise: float
-    """Relative L2 of the emulator's fp16 trace against its fp32 trace: the FP16 noise."""
+    """The FP16 noise: relative L2 of the emulator's fp16 runs (half storage, and half
+    accumulation too) against its fp32 run, the larger of the two."""
     diverged: bool
     """Beyond ``AS_FAR_OFF`` × its noise (or NaN/Inf where fp32 is finite)."""
 
