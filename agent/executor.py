@@ -13,9 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from agent.device import Device, Outcome, RunOutcome, RunRequest
+from pomar_core import metrics
 from pomar_core.artifacts import ArtifactStore, load_arrays, save_array
 from pomar_core.errors import DeviceError, DeviceLost, PomarError, UsageError
-from pomar_core.model_archive import unpack_model
+from pomar_core.logs import log_context
+from pomar_core.model_archive import cached_model_path, unpack_model
 from pomar_core.wire import DType, OutputRef, RunResult, RunSpec, RunStatus
 
 log = logging.getLogger(__name__)
@@ -56,7 +58,8 @@ class DeviceRunExecutor:
         """Run ``spec``; setting ``cancel`` asks the device to stop (where it can)."""
         started = datetime.now(UTC)
         try:
-            outcome = self._run(spec, cancel)
+            with log_context(job_id=spec.job_id, run_id=spec.run_id, device_id=self.device_udid):
+                outcome = self._run(spec, cancel)
         except DeviceLost as exc:
             outcome = RunOutcome(Outcome.DEVICE_LOST, error=exc.one_line())
         except DeviceError as exc:
@@ -72,6 +75,7 @@ class DeviceRunExecutor:
         return self._result(spec, outcome, started)
 
     def _run(self, spec: RunSpec, cancel: threading.Event | None) -> RunOutcome:
+        metrics.record_cache(cached_model_path(spec.model, self.model_cache).exists())
         model_path = unpack_model(self.artifacts, spec.model, self.model_cache)
         inputs = load_arrays(self.artifacts, spec.inputs.sha256)
         request = RunRequest(

@@ -13,7 +13,8 @@ single line and the exit code of its branch; a traceback that reaches a user is 
     │   ├── InputsError                 an input set that does not fit the model
     │   ├── ToleranceError              a tolerance policy that does not parse or validate
     │   ├── FarmFileError               a farm file that does not parse (carries file, line, field)
-    │   └── SelectorError               a device/pool selector that matches nothing
+    │   ├── SelectorError               a device/pool selector that matches nothing
+    │   └── MissingExtra                an optional dependency is not installed (names the extra)
     ├── JobRefused                      exit 1: preflight says the job cannot succeed
     ├── InfrastructureError             exit 3: the farm, not the model, failed
     │   ├── BrokerError                 Celery broker or result transport unavailable
@@ -112,6 +113,18 @@ class FarmFileError(UsageError):
 
 class SelectorError(UsageError):
     """A device or pool selector matches nothing."""
+
+
+class MissingExtra(UsageError):
+    """A feature needs an optional dependency that is not installed."""
+
+    def __init__(self, extra: str, module: str) -> None:
+        super().__init__(
+            f"this needs the '{extra}' extra ({module} is not installed)",
+            hint=f"pip install 'pomar[{extra}]'",
+        )
+        self.extra = extra
+        self.module = module
 
 
 class JobRefused(PomarError):

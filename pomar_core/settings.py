@@ -7,6 +7,7 @@ never read the environment themselves.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -38,6 +39,16 @@ class Settings(BaseSettings):
 
     localise_auto: bool = True
     """The coordinator localises every run triage blames on the engine or the compute unit."""
+
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    """Serve Prometheus metrics on this port (coordinator and agents; needs ``pomar[ops]``).
+    Unset: no metrics endpoint."""
+
+    metrics_address: str = "127.0.0.1"
+    """The address the metrics endpoint listens on (``0.0.0.0`` for a remote Prometheus)."""
+
+    log_format: Literal["text", "json"] = "text"
+    """``json``: one JSON object per log line, with the job, run and device ids."""
 
     @property
     def embedded(self) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import click
@@ -12,7 +11,10 @@ from agent.serve import Agent, AgentConfig, default_agent_name
 from orchestrator.farm import broker_url_of
 from pomar.options import BUNDLE_ID_OPTION, IPA_OPTION
 from pomar_core.artifact_stores import open_artifacts
+from pomar_core.artifact_stores.metered import MeteredArtifactStore
 from pomar_core.leases import RedisLiveness
+from pomar_core.logs import configure_logging
+from pomar_core.metrics import HeartbeatCollector, serve_from_settings
 from pomar_core.settings import Settings
 
 
@@ -97,10 +99,18 @@ def agent(
         discover_s=discover_s,
         cooldown_s=cooldown_s,
     )
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
-    logging.getLogger("agent").setLevel(logging.INFO)
+    configure_logging(settings.log_format, ours=("agent",))
     cache = settings.data_dir / "cache"
-    served = Agent(config, sources, RedisLiveness(broker), open_artifacts(settings), cache)
+    liveness = RedisLiveness(broker)
+    artifacts = open_artifacts(settings)
+    if settings.metrics_port is not None:
+        serve_from_settings(
+            settings.metrics_port,
+            settings.metrics_address,
+            [HeartbeatCollector(liveness, agent=config.name)],
+        )
+        artifacts = MeteredArtifactStore(artifacts)
+    served = Agent(config, sources, liveness, artifacts, cache)
     click.echo(f"agent {config.name} serving; Ctrl-C to stop", err=True)
     serve_until_signalled(served)
     return 0

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import threading
 from types import FrameType
 
 import click
 
+from pomar_core.logs import configure_logging
 from pomar_core.settings import Settings
 
 
@@ -52,10 +52,20 @@ def coordinator(
     from orchestrator.farm import connect, serve_coordinator
     from orchestrator.localise import LocalisePolicy
 
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
     # Our own decisions (ignored duplicates, requeues) are worth a line; Celery's chatter not.
-    logging.getLogger("orchestrator").setLevel(logging.INFO)
+    configure_logging(settings.log_format, ours=("orchestrator",))
     farm = connect(settings, migrate=True, max_attempts=max_attempts, wait_s=wait_s)
+    if settings.metrics_port is not None:
+        import redis
+
+        from orchestrator.farm import broker_url_of
+        from orchestrator.metrics import QueueCollector, observe_recorded
+        from pomar_core.metrics import HeartbeatCollector, serve_from_settings
+
+        queues = QueueCollector(redis.Redis.from_url(broker_url_of(settings)))
+        collectors = [HeartbeatCollector(farm.liveness), queues]
+        serve_from_settings(settings.metrics_port, settings.metrics_address, collectors)
+        farm.coordinator.on_recorded.append(observe_recorded)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
