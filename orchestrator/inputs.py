@@ -61,7 +61,7 @@ def prepare_inputs(
 
 def load_inputs(path: Path, model: ModelRef) -> tuple[Arrays, tuple[str, ...]]:
     """Load and validate an ``.npz`` against ``model``; return the cast arrays and warnings."""
-    raw = _read_npz(path)
+    raw = read_npz(path)
     expected = {spec.name: spec for spec in model.inputs}
     missing = [name for name in expected if name not in raw]
     extra = [name for name in raw if name not in expected]
@@ -106,7 +106,8 @@ def generate_inputs(model: ModelRef, seed: int) -> Arrays:
     return arrays
 
 
-def _read_npz(path: Path) -> Arrays:
+def read_npz(path: Path) -> Arrays:
+    """Every array of an ``.npz``, pickles refused; ``InputsError`` saying what is wrong."""
     if not path.is_file():
         raise InputsError(f"{path} does not exist", hint="check the --inputs path")
     if not zipfile.is_zipfile(path):

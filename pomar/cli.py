@@ -22,11 +22,14 @@ from pomar.commands.farm import farm
 from pomar.commands.localise import localise
 from pomar.commands.preflight import preflight
 from pomar.commands.report import report
+from pomar.commands.repro import export, import_
 from pomar.commands.results import results
 from pomar.commands.schedule import schedule
 from pomar.commands.selftest import selftest
+from pomar.commands.serve import serve
 from pomar.commands.status import status
 from pomar.commands.submit import submit
+from pomar.commands.token import token
 from pomar.exit_codes import EXIT_INFRA, EXIT_USAGE
 from pomar_core.errors import PomarError
 from pomar_core.settings import Settings
@@ -59,6 +62,10 @@ def _register_commands() -> None:
         advise,
         selftest,
         doctor,
+        serve,
+        token,
+        export,
+        import_,
     ):
         cli.add_command(command)
 

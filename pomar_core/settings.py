@@ -50,6 +50,21 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     """``json``: one JSON object per log line, with the job, run and device ids."""
 
+    server_url: str | None = None
+    """A ``pomar serve`` front door (``https://pomar.example:8700``). Set with ``token``: the
+    farm commands go through its HTTP API and need no broker or store credentials."""
+
+    token: str | None = Field(default=None, repr=False)
+    """The API token for ``server_url`` (``pomar token create``); never printed."""
+
+    upload_limit_mb: float = Field(default=2048.0, gt=0)
+    """``pomar serve``: the largest upload (a model or an input set) it accepts, in MiB."""
+
+    @property
+    def remote(self) -> bool:
+        """True when the farm commands go through a ``pomar serve`` API."""
+        return bool(self.server_url)
+
     @property
     def embedded(self) -> bool:
         """True when no broker is configured and everything runs in this process."""

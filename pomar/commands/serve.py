@@ -1,0 +1,53 @@
+"""``pomar serve``: the farm's front door — HTTP API and dashboard (the ``serve`` extra)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import click
+
+from pomar_core.errors import UsageError
+from pomar_core.settings import Settings
+
+SERVE_MODULES = ("fastapi", "uvicorn", "jinja2", "multipart")
+
+
+def require_serve_extra() -> None:
+    """``UsageError`` (exit 2) naming the extra when its packages are not installed."""
+    missing = [m for m in SERVE_MODULES if importlib.util.find_spec(m) is None]
+    if missing:
+        raise UsageError(
+            f"pomar serve needs {', '.join(missing)}, which is not installed",
+            hint="pip install 'pomar[serve]'",
+        )
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8700, show_default=True)
+@click.option(
+    "--preparers",
+    type=click.IntRange(1, 32),
+    default=1,
+    show_default=True,
+    help="Submissions prepared at once (preflight, conversion, reference: CPU work).",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    default="info",
+    show_default=True,
+)
+@click.pass_obj
+def serve(settings: Settings, host: str, port: int, preparers: int, log_level: str) -> int:
+    """Serve the HTTP API (/api/v1, OpenAPI at /docs) and the dashboard (/) of the farm
+    POMAR_BROKER_URL and POMAR_STORE_URL name; migrates the store first.
+
+    Submitters then need only POMAR_SERVER_URL and POMAR_TOKEN (`pomar token create`)."""
+    require_serve_extra()
+    from orchestrator.server.serve import build_service, run_server
+
+    service = build_service(settings, preparers=preparers)
+    click.echo(f"pomar serve: http://{host}:{port}/ (API at /api/v1, schema at /docs)", err=True)
+    run_server(service, host, port, log_level=log_level)
+    return 0
