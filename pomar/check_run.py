@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.device import Device
 from agent.local import local_devices, local_executors
 from orchestrator.check_job import (
     CheckRequest,
@@ -30,7 +31,7 @@ from pomar_core.artifact_stores import open_artifacts
 from pomar_core.artifacts import ArtifactStore
 from pomar_core.errors import UsageError
 from pomar_core.settings import Settings
-from pomar_core.wire import RunResult
+from pomar_core.wire import DeviceSelector, JobSpec, RunResult
 
 
 @dataclass(frozen=True)
@@ -87,22 +88,39 @@ def _run_embedded(
     on_update: OnUpdate,
 ) -> tuple[PreparedJob, list[RunRecord]]:
     """Everything in this process: the coordinator and one worker per local device."""
-    target = request.target
+    selected = embedded_devices(request.target)
+    prepared = prepare_job(request, artifacts, cache, progress)
+    records = run_embedded_job(
+        settings, prepared.job, artifacts, cache, selected, progress, on_update
+    )
+    return prepared, records
+
+
+def embedded_devices(target: DeviceSelector) -> list[Device]:
+    """The local devices ``target`` names; a ``UsageError`` for selectors only a farm has."""
     if target.pools or target.every_pool_once or target.min_os_version or target.max_os_version:
         raise UsageError(
             "--pool, --every-pool, --min-os and --max-os choose farm devices",
             hint="set POMAR_BROKER_URL to run on a farm, or pick local devices with --device",
         )
-    selected = local_devices(target.device_ids)
+    return local_devices(target.device_ids)
+
+
+def run_embedded_job(
+    settings: Settings,
+    job: JobSpec,
+    artifacts: ArtifactStore,
+    cache: Path,
+    devices: list[Device],
+    progress: Progress,
+    on_update: OnUpdate,
+) -> list[RunRecord]:
+    """Run a prepared job on ``devices`` in this process and wait for every run."""
     store = open_store(settings.resolved_store_url)
-    prepared = prepare_job(request, artifacts, cache, progress)
-    with EmbeddedFarm(store, artifacts, local_executors(selected, artifacts, cache)) as farm:
-        runs = farm.coordinator.submit(prepared.job, [d.info for d in selected])
+    with EmbeddedFarm(store, artifacts, local_executors(devices, artifacts, cache)) as farm:
+        runs = farm.coordinator.submit(job, [d.info for d in devices])
         progress(f"running {len(runs)} run(s)")
-        records = wait_for_runs(
-            store, prepared.job.job_id, timeout_s=request.config.timeout_s, on_update=on_update
-        )
-    return prepared, records
+        return wait_for_runs(store, job.job_id, timeout_s=job.config.timeout_s, on_update=on_update)
 
 
 def _result_of(record: RunRecord) -> RunResult:

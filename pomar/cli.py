@@ -22,6 +22,7 @@ from pomar.commands.farm import farm
 from pomar.commands.localise import localise
 from pomar.commands.preflight import preflight
 from pomar.commands.report import report
+from pomar.commands.repro import export, import_
 from pomar.commands.results import results
 from pomar.commands.schedule import schedule
 from pomar.commands.selftest import selftest
@@ -63,6 +64,8 @@ def _register_commands() -> None:
         doctor,
         serve,
         token,
+        export,
+        import_,
     ):
         cli.add_command(command)
 
