@@ -9,6 +9,7 @@ import click
 from agent.launch import DeviceChoice, chosen_sources, serve_until_signalled
 from agent.serve import Agent, AgentConfig, default_agent_name
 from orchestrator.farm import broker_url_of
+from pomar.commands.agent_service import install_service
 from pomar.options import BUNDLE_ID_OPTION, IPA_OPTION
 from pomar_core.artifact_stores import open_artifacts
 from pomar_core.artifact_stores.metered import MeteredArtifactStore
@@ -18,7 +19,7 @@ from pomar_core.metrics import HeartbeatCollector, serve_from_settings
 from pomar_core.settings import Settings
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @click.option(
     "--ios/--no-ios",
     default=None,
@@ -87,7 +88,9 @@ def agent(
     With no device option, serves the attached iPhones: each is checked when it attaches (and
     gets the harness from --ipa when its version differs); phones that are not ready or are
     quarantined are held back and checked again every 30 s. `pomar devices --check` shows
-    what a phone is missing."""
+    what a phone is missing. `pomar agent install-service` keeps one running."""
+    if click.get_current_context().invoked_subcommand is not None:
+        return 0
     broker = broker_url_of(settings)
     sources = chosen_sources(DeviceChoice(**choice))
     config = AgentConfig(
@@ -114,3 +117,6 @@ def agent(
     click.echo(f"agent {config.name} serving; Ctrl-C to stop", err=True)
     serve_until_signalled(served)
     return 0
+
+
+agent.add_command(install_service)
