@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import click
 
-from pomar_core.errors import UsageError
+from pomar_core.extras import require_extra
 from pomar_core.settings import Settings
 
-SERVE_MODULES = ("fastapi", "uvicorn", "jinja2", "multipart")
-
-
-def require_serve_extra() -> None:
-    """``UsageError`` (exit 2) naming the extra when its packages are not installed."""
-    missing = [m for m in SERVE_MODULES if importlib.util.find_spec(m) is None]
-    if missing:
-        raise UsageError(
-            f"pomar serve needs {', '.join(missing)}, which is not installed",
-            hint="pip install 'pomar[serve]'",
-        )
+SERVE_MODULES = ("fastapi", "uvicorn", "jinja2", "multipart", "httpx")
 
 
 @click.command()
@@ -44,7 +32,7 @@ def serve(settings: Settings, host: str, port: int, preparers: int, log_level: s
     POMAR_BROKER_URL and POMAR_STORE_URL name; migrates the store first.
 
     Submitters then need only POMAR_SERVER_URL and POMAR_TOKEN (`pomar token create`)."""
-    require_serve_extra()
+    require_extra("serve", *SERVE_MODULES)
     from orchestrator.server.serve import build_service, run_server
 
     service = build_service(settings, preparers=preparers)
