@@ -23,7 +23,7 @@ from coreml_emulator.plan import Planner, with_last_use
 from coreml_emulator.precision import Precision, output_dtype, storage_dtype, torch_dtype
 from coreml_emulator.trace import Trace
 from pomar_core.arrays import Arrays
-from pomar_core.errors import InputsError, ModelError, UnsupportedOpError
+from pomar_core.errors import InputsError, ModelError
 
 
 class EmulatedProgram:
@@ -109,22 +109,6 @@ class EmulatedProgram:
             )
             for feature in self.outputs
         }
-
-    def check_default_shapes(self) -> None:
-        """Run a flexible-shape program once at its inputs' default shapes, as Core ML compiles
-        it at load time; a program that cannot run there (``stack`` of a ranged input whose
-        default differs from its partners') is a ``ModelError``, as Core ML refuses to load it."""
-        if not any(f.flexible for f in self.inputs):
-            return
-        zeros = {f.name: np.zeros(f.shape, dtype=f.dtype) for f in self.inputs}
-        try:
-            self.predict(zeros)
-        except UnsupportedOpError as exc:
-            raise ModelError(
-                f"the ML program does not run at its inputs' default shapes: {exc.message}",
-                hint="Core ML refuses to load such a model; give the flexible input a default "
-                "that the program accepts",
-            ) from exc
 
     def memory_model(self, precision: str | Precision = "fp32") -> MemoryModel:
         """Weight bytes and peak live activation bytes under the op order, for ``precision``."""

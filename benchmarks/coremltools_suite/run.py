@@ -1,6 +1,7 @@
 """Run coremltools' own torch-op tests with ``coreml_emulator`` standing in for Core ML.
 
     nice python -m benchmarks.coremltools_suite.run [--seed 0] [--jobs 2] [--out DIR] [-k EXPR]
+        [--all]
 
 Samples one ML-program case per test function of the installed coremltools'
 ``converters/mil/frontend/torch/test/test_torch_ops.py`` (seeded), runs it under pytest with the
@@ -50,6 +51,8 @@ def _run_shard(
     ]  # fmt: skip
     if args.k:
         command += ["-k", args.k]
+    if args.all:
+        command.append("--emu-all")
     env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     log = (out / f"shard{index}.log").open("wb")
     return subprocess.Popen(command, cwd=out, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -79,6 +82,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=int, default=600, help="seconds per case")
     parser.add_argument("--out", type=Path, default=None, help="keep logs and rows here")
     parser.add_argument("-k", default="", help="pytest -k expression to narrow the suite")
+    parser.add_argument("--all", action="store_true", help="every ML-program case, no sampling")
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="ct-suite-"))
     out.mkdir(parents=True, exist_ok=True)

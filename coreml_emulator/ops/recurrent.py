@@ -60,6 +60,17 @@ def _sequence_output(states: list[Tensor], output_sequence: bool) -> Tensor:
     return torch.stack(states) if output_sequence else states[-1].unsqueeze(0)
 
 
+def _batch_state(state: Tensor, batch: int) -> Tensor:
+    """An initial state for ``batch`` sequences. coremltools' packed-sequence lowering builds a
+    zero state with the wrong number of rows (the longest length, not the batch); when every row
+    is the same, whichever rows Core ML reads give the same answer, so take the first ``batch``.
+    A state whose rows differ is left alone, so the mismatch is reported, never guessed."""
+    rows = state.shape[0] if state.dim() == 2 else batch
+    if rows != batch and rows > 0 and bool((state == state[:1]).all()):
+        return state[:1].expand(batch, -1)
+    return state
+
+
 @kernel("lstm")
 def lstm(args: OpArgs) -> tuple[Tensor, Tensor, Tensor]:
     x = args.tensor("x")
@@ -72,8 +83,8 @@ def lstm(args: OpArgs) -> tuple[Tensor, Tensor, Tensor]:
     )
     clip = args.value("clip")
     bound = None if clip is None else float(clip)
-    h0 = args.tensor("initial_h").to(x.dtype)
-    c0 = args.tensor("initial_c").to(x.dtype)
+    h0 = _batch_state(args.tensor("initial_h").to(x.dtype), x.shape[1])
+    c0 = _batch_state(args.tensor("initial_c").to(x.dtype), x.shape[1])
 
     def one_direction(
         suffix: str, h: Tensor, c: Tensor, steps: Tensor

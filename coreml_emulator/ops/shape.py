@@ -89,7 +89,7 @@ def slice_by_index(args: OpArgs) -> Tensor:
     if args.is_const("begin") and args.is_const("end"):
         key: tuple[object, ...] = (tuple(x.shape),)
     else:  # runtime bounds: resolve each call
-        key = (tuple(x.shape), args.ints("begin"), args.ints("end"))
+        key = (tuple(x.shape), tuple(args.ints("begin")), tuple(args.ints("end")))
     slices, axes = args.memo(key, lambda: _resolve_slices(args, tuple(x.shape)))
     out = _take(x, slices)
     return out.squeeze(axes) if axes else out

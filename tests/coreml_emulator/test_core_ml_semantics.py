@@ -152,3 +152,104 @@ def test_predict_parses_a_model_once(sum_model: Any, monkeypatch: pytest.MonkeyP
         predict(sum_model, x)
     assert len(calls) == 1
     assert cache.content_key(sum_model) == cache.content_key(sum_model)
+
+
+def test_the_cache_is_keyed_by_content_not_by_object(sum_model: Any, tmp_path: Any) -> None:
+    cache.clear()
+    path = tmp_path / "sum.mlpackage"
+    sum_model.save(str(path))
+    reloaded = ct.models.MLModel(str(path), skip_model_load=True)
+    first = cache.cached_program(sum_model)
+    assert cache.cached_program(sum_model) is first  # the same object: found by identity
+    assert cache.content_key(reloaded) == cache.content_key(
+        ct.models.MLModel(str(path), skip_model_load=True)
+    )
+    assert cache.cached_program(str(path)) is cache.cached_program(path)
+    assert cache.cached_program(path) is not first  # a path is keyed by its files
+
+
+class _Stack(torch.nn.Module):
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return torch.stack([a, b], dim=1)
+
+
+@pytest.mark.parametrize(("default", "loads"), [(4, True), (2, False)])
+def test_a_program_that_cannot_run_at_its_default_shapes_is_refused(
+    default: int, loads: bool
+) -> None:
+    # TestStack::test_stack_dynamic_range_dim: Core ML refuses the model when the RangeDim's
+    # default makes `stack`'s inputs differ, even for inputs that would fit.
+    from pomar_core.errors import ModelError
+
+    traced = torch.jit.trace(_Stack(), (torch.rand(2, 4), torch.rand(2, 4)))
+    model = quiet_convert(
+        traced,
+        inputs=[
+            ct.TensorType(name="a", shape=(2, 4)),
+            ct.TensorType(name="b", shape=(2, ct.RangeDim(upper_bound=10, default=default))),
+        ],
+        convert_to="mlprogram",
+        minimum_deployment_target=ct.target.iOS16,
+    )
+    feeds = {"a": np.ones((2, 4), np.float32), "b": np.ones((2, 4), np.float32)}
+    if loads:
+        (out,) = predict(model, feeds).values()
+        assert out.shape == (2, 2, 4)
+    else:
+        with pytest.raises(ModelError, match="type-check at its inputs' default shapes"):
+            predict(model, feeds)
+
+
+class _SliceToLength(torch.nn.Module):
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return x[:, 1 : y.shape[1]]
+
+
+def test_slice_with_runtime_bounds() -> None:
+    # TestSlice::test_dynamic_slice: the end comes from another input's shape at run time.
+    traced = torch.jit.trace(_SliceToLength(), (torch.rand(2, 9), torch.rand(2, 5)))
+    model = quiet_convert(
+        traced,
+        inputs=[
+            ct.TensorType(name="x", shape=(2, 9)),
+            ct.TensorType(name="y", shape=(2, ct.RangeDim(2, 9, default=5))),
+        ],
+        convert_to="mlprogram",
+        minimum_deployment_target=ct.target.iOS16,
+        compute_precision=ct.precision.FLOAT32,
+    )
+    x = np.arange(18, dtype=np.float32).reshape(2, 9)
+    for length in (5, 7, 3):
+        (out,) = predict(model, {"x": x, "y": np.zeros((2, length), np.float32)}).values()
+        np.testing.assert_array_equal(out, x[:, 1:length])
+
+
+class _PackedLstm(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = torch.nn.LSTM(4, 6, 1)
+
+    def forward(self, batch: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+        output, _ = self.lstm(pack_padded_sequence(batch, lengths))
+        return pad_packed_sequence(output, padding_value=-1.0)[0]  # type: ignore[no-any-return]
+
+
+def test_packed_sequence_lstm_matches_torch() -> None:
+    # TestLSTMWithPackedSequence: coremltools sizes the zero initial state by the longest length.
+    module = _PackedLstm().eval()
+    x, lengths = torch.randn(10, 3, 4), torch.tensor([10, 5, 1], dtype=torch.int32)
+    traced = torch.jit.trace(module, (x, lengths))
+    model = quiet_convert(
+        traced,
+        inputs=[
+            ct.TensorType(name="x", shape=x.shape),
+            ct.TensorType(name="lengths", shape=(3,), dtype=np.int32),
+        ],
+        convert_to="mlprogram",
+        minimum_deployment_target=ct.target.iOS16,
+        compute_precision=ct.precision.FLOAT32,
+    )
+    (out,) = predict(model, {"x": x.numpy(), "lengths": lengths.numpy()}).values()
+    np.testing.assert_allclose(out, module(x, lengths).detach().numpy(), rtol=1e-5, atol=1e-6)
