@@ -3,10 +3,11 @@ status codes in :mod:`orchestrator.server.errors`."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from pydantic import TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
 from orchestrator.reports import HtmlWriter
@@ -164,16 +165,26 @@ def job(job_id: JobId, service: Service, _: Reader) -> JobSpec:
     return service.job(job_id)
 
 
-@router.get("/jobs/{job_id}/runs", tags=["jobs"])
+_RUNS = TypeAdapter(list[RunRecord])
+_RESULTS = TypeAdapter(JobResults)
+
+
+def _json(adapter: TypeAdapter[Any], value: object) -> Response:
+    """Encoded once by pydantic, straight to bytes: the answers pollers ask for again and
+    again (a job's runs, its results) skip FastAPI's second validation and encoding pass."""
+    return Response(adapter.dump_json(value), media_type="application/json")
+
+
+@router.get("/jobs/{job_id}/runs", tags=["jobs"], response_model=list[RunRecord])
 def job_runs(
     job_id: JobId,
     service: Service,
     _: Reader,
     status: RunStatus | None = None,
     device: str | None = None,
-) -> list[RunRecord]:
+) -> Response:
     """A job's runs: where each one is and why (``detail``), with its result once finished."""
-    return service.runs(job_id, status, device)
+    return _json(_RUNS, service.runs(job_id, status, device))
 
 
 @router.get("/runs", tags=["jobs"])
@@ -182,17 +193,17 @@ def unfinished_runs(service: Service, _: Reader) -> list[RunRecord]:
     return service.unfinished_runs()
 
 
-@router.get("/jobs/{job_id}/results", tags=["jobs"])
+@router.get("/jobs/{job_id}/results", tags=["jobs"], response_model=JobResults)
 def results(
     job_id: JobId,
     service: Service,
     _: Reader,
     baseline: Annotated[str | None, Query(max_length=64)] = None,
     last_nightly: Annotated[str | None, Query(max_length=200)] = None,
-) -> JobResults:
+) -> Response:
     """The job's results document (the one ``pomar results --json`` writes), compared with
     ``baseline`` or the newest job labelled ``last_nightly`` before it."""
-    return service.results(job_id, baseline, last_nightly)
+    return _json(_RESULTS, service.results(job_id, baseline, last_nightly))
 
 
 @router.get("/jobs/{job_id}/report.html", tags=["jobs"], response_class=Response)

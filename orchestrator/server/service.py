@@ -7,6 +7,8 @@ work measured in seconds: the HTTP request must not wait for it).
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -63,7 +65,14 @@ class FarmService:
     upload_limit: int
     """Bytes one upload may carry (HTTP 413 past it)."""
     preparers: int = 1
+    poll_cache_s: float = 0.2
+    """How long one read of a job's runs answers every poller of that job: 50 clients
+    polling one job cost one store read per this interval, not 50."""
     _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
+    _runs_cache: dict[str, tuple[float, list[RunRecord]]] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    _cache_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     after_prepare: list[Callable[[Submission], None]] = field(default_factory=list)
 
     def start(self) -> None:
@@ -162,13 +171,26 @@ class FarmService:
     def runs(
         self, job_id: str, status: RunStatus | None = None, device: str | None = None
     ) -> list[RunRecord]:
-        self.job(job_id)
         return [
             r
-            for r in self.store.list_runs(job_id)
+            for r in self._polled_runs(job_id)
             if (status is None or r.status is status)
             and (device is None or r.device_udid == device)
         ]
+
+    def _polled_runs(self, job_id: str) -> list[RunRecord]:
+        now = time.monotonic()
+        with self._cache_lock:
+            hit = self._runs_cache.get(job_id)
+        if hit is not None and now - hit[0] < self.poll_cache_s:
+            return hit[1]
+        self.job(job_id)
+        runs = self.store.list_runs(job_id)
+        with self._cache_lock:
+            if len(self._runs_cache) > 1000:
+                self._runs_cache.clear()
+            self._runs_cache[job_id] = (now, runs)
+        return runs
 
     def unfinished_runs(self) -> list[RunRecord]:
         return self.store.unfinished_runs()
@@ -182,7 +204,10 @@ class FarmService:
 
     def cancel(self, job_id: str) -> int:
         self.job(job_id)
-        return self.coordinator.cancel(job_id)
+        cancelled = self.coordinator.cancel(job_id)
+        with self._cache_lock:
+            self._runs_cache.pop(job_id, None)
+        return cancelled
 
     # -- the farm ------------------------------------------------------------------------
 
