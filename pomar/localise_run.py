@@ -59,13 +59,16 @@ def localise(settings: Settings, request: LocaliseRequest) -> Localisation:
     with EmbeddedFarm(store, artifacts, local_executors(devices, artifacts, cache)) as embedded:
         localiser = Localiser(embedded.coordinator, cache, policy)
         embedded.coordinator.on_recorded.append(localiser.on_recorded)
-        if request.action == "cancel":
-            return localiser.cancel(request.run_id)
-        loc = localiser.start(request.run_id, request.max_runs)
-        if loc.status.finished:
-            return loc
-        # Embedded, the probes run in this process: leaving early would strand them.
-        return wait_for_localisation(store, request.run_id, timeout_s=request.timeout_s)
+        try:
+            if request.action == "cancel":
+                return localiser.cancel(request.run_id)
+            loc = localiser.start(request.run_id, request.max_runs)
+            if loc.status.finished:
+                return loc
+            # Embedded, the probes run in this process: leaving early would strand them.
+            return wait_for_localisation(store, request.run_id, timeout_s=request.timeout_s)
+        finally:
+            localiser.close()
 
 
 def _shown(store: JobStore, run_id: str) -> Localisation:

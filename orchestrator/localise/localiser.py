@@ -12,6 +12,7 @@ outputs and parity report, is never touched.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -76,24 +77,50 @@ class Localiser:
         self.artifacts = coordinator.artifacts
         self.cache_dir = cache_dir
         self.policy = policy
+        self._serial = ThreadPoolExecutor(max_workers=1, thread_name_prefix="localise")
 
     # -- entry points --------------------------------------------------------------------------
 
     def on_recorded(self, result: RunResult, job: JobSpec) -> None:
         """The coordinator's listener: advance on a probe's result; start on a failure that
-        triage blames on the engine or the compute unit."""
-        if job.probe_of is not None:
-            self.advance(result, job.probe_of)
-        elif (
+        triage blames on the engine or the compute unit. The work (traces, variants) runs on
+        the localiser's own thread, one step at a time, so recording never waits on it."""
+        if job.probe_of is not None or self._starts(result):
+            self._serial.submit(self._handle, result, job)
+
+    def _starts(self, result: RunResult) -> bool:
+        return (
             self.policy.auto
             and result.status is RunStatus.PARITY_FAILED
             and result.parity is not None
             and result.parity.triage in LOCALISED_TRIAGE
-        ):
-            try:
+        )
+
+    def _handle(self, result: RunResult, job: JobSpec) -> None:
+        try:
+            if job.probe_of is not None:
+                self.advance(result, job.probe_of)
+            else:
                 self.start(result.run_id)
-            except PomarError as exc:
-                log.warning("localising run %s: %s", result.run_id, exc.one_line())
+        except PomarError as exc:
+            log.warning("localising after run %s: %s", result.run_id, exc.one_line())
+            self._abandon(job, exc.one_line())
+        except Exception as exc:  # a bug here must not kill the thread that serves every step
+            log.exception("localising after run %s", result.run_id)
+            self._abandon(job, f"{type(exc).__name__}: {exc}")
+
+    def _abandon(self, job: JobSpec, why: str) -> None:
+        """End a probe's localisation that a step failed to advance (nothing is in flight)."""
+        if job.probe_of is None:
+            return  # a start that failed has said so itself, or was refused (already running)
+        record = self.store.get_run(job.probe_of.run_id)
+        loc = record.result.localisation if record and record.result else None
+        if loc is not None and not loc.status.finished:
+            self._finish(loc, LocalisationStatus.ERROR, why)
+
+    def close(self) -> None:
+        """Finish the step in hand and stop the localiser's thread."""
+        self._serial.shutdown(wait=True)
 
     def start(self, run_id: str, max_runs: int | None = None) -> Localisation:
         """Begin localising ``run_id``: record the reference traces, check the failing run's
@@ -143,7 +170,7 @@ class Localiser:
                 LocalisationStatus.NOT_LOCALISED,
                 agreement_text(outputs, self._conversion_error(job, traces_sha)),
             )
-        return self._step(loc, graph, record, job)
+        return self._guarded_step(loc, graph, record, job)
 
     def advance(self, result: RunResult, probe_of: ProbeOf) -> Localisation | None:
         """Take a probe's result: narrow the search and submit the next probe, or finish."""
@@ -188,7 +215,7 @@ class Localiser:
             return self._conclude(loc, graph)
         cuts = graph.cut_points()
         loc = search.narrowed(loc, cuts.index(probe.position), diverged)
-        return self._step(loc, graph, record, job)
+        return self._guarded_step(loc, graph, record, job)
 
     def cancel(self, run_id: str) -> Localisation:
         """Stop localising ``run_id``: cancel the probe in flight, keep what was learnt."""
@@ -209,6 +236,17 @@ class Localiser:
         )
 
     # -- the search ------------------------------------------------------------------------------
+
+    def _guarded_step(
+        self, loc: Localisation, graph: ProgramGraph, record: RunRecord, job: JobSpec
+    ) -> Localisation:
+        """The next step; a failure to build or send the probe ends the search as an error
+        (a localisation must never be left ``running`` with nothing in flight)."""
+        try:
+            return self._step(loc, graph, record, job)
+        except PomarError as exc:
+            self._finish(loc, LocalisationStatus.ERROR, exc.one_line())
+            raise
 
     def _step(
         self, loc: Localisation, graph: ProgramGraph, record: RunRecord, job: JobSpec

@@ -108,6 +108,7 @@ class PhoneFarm:
 @pytest.fixture
 def phone_farm(tmp_path: Path) -> Iterator[Callable[..., PhoneFarm]]:
     farms: list[EmbeddedFarm] = []
+    localisers: list[Localiser] = []
 
     def make(
         max_runs: int = 12, auto: bool = True, predictor: Predictor | None = None, **scenario: Any
@@ -124,8 +125,11 @@ def phone_farm(tmp_path: Path) -> Iterator[Callable[..., PhoneFarm]]:
             farm.coordinator, tmp_path / "models", LocalisePolicy(max_runs=max_runs, auto=auto)
         )
         farm.coordinator.on_recorded.append(localiser.on_recorded)
+        localisers.append(localiser)
         return PhoneFarm(tmp_path, store, artifacts, phone, farm, localiser)
 
     yield make
+    for localiser in localisers:
+        localiser.close()
     for farm in farms:
         farm.__exit__(None, None, None)

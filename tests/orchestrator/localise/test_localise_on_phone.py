@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -167,4 +168,30 @@ def test_a_device_that_drops_the_exposed_tensors_ends_the_search_with_an_error(
 
     assert loc.status is LocalisationStatus.ERROR
     assert "the device did not expose it" in loc.detail
+    assert loc.device_runs == 1
+
+
+def test_a_probe_that_cannot_be_built_ends_the_search_instead_of_leaving_it_running(
+    phone_farm: Callable[..., PhoneFarm], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orchestrator.localise import localiser
+    from pomar_core.errors import ModelError
+
+    real = localiser.store_variant
+    built: list[int] = []
+
+    def second_fails(*args: Any, **kwargs: Any) -> Any:
+        built.append(1)
+        if len(built) > 1:
+            raise ModelError("cannot build the probe variant: simulated")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(localiser, "store_variant", second_fails)
+    farm = phone_farm()
+    job, _, _ = farm.bugged_job("build_chain", lambda g: chain_op(g, 11))
+
+    loc = farm.finished_localisation(farm.failing_run(job).run_id)
+
+    assert loc.status is LocalisationStatus.ERROR
+    assert "simulated" in loc.detail
     assert loc.device_runs == 1
