@@ -23,7 +23,7 @@ def _pomar_command_exists(args: list[str]) -> bool:
 def test_the_compose_file_defines_the_coordinator_side_and_runs_real_commands() -> None:
     compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert set(services) == {"redis", "postgres", "coordinator", "beat", "flower"}
+    assert set(services) == {"redis", "postgres", "coordinator", "server", "beat", "flower"}
     for name in ("coordinator", "beat"):
         assert _pomar_command_exists(
             services[name]["command"][:2] if name == "beat" else ["coordinator"]
@@ -31,6 +31,22 @@ def test_the_compose_file_defines_the_coordinator_side_and_runs_real_commands() 
         env = services[name]["environment"]
         assert {"POMAR_BROKER_URL", "POMAR_STORE_URL", "POMAR_ARTIFACTS_URL"} <= set(env)
     assert "--requirepass" in services["redis"]["command"]
+
+
+def test_the_compose_server_serves_the_api_with_the_farm_settings() -> None:
+    server = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())["services"]["server"]
+    assert server["command"][0] == "serve"
+    assert _pomar_command_exists(["serve"])
+    assert {"POMAR_BROKER_URL", "POMAR_STORE_URL", "POMAR_ARTIFACTS_URL"} <= set(
+        server["environment"]
+    )
+    port = server["command"][server["command"].index("--port") + 1]
+    assert server["ports"] == [f"{port}:{port}"]
+    assert "/api/v1/health" in " ".join(server["healthcheck"]["test"])
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    assert '".[torch,farm,serve]"' in dockerfile
+    for package in ("pomar_core", "orchestrator", "pomar"):
+        assert f"COPY {package} ./{package}" in dockerfile
 
 
 def test_the_launchd_agent_runs_pomar_agent_and_is_kept_alive() -> None:
