@@ -34,6 +34,21 @@ PHONE = "00008110-LOCALISEFARM0000A"
 MODELS = Path(__file__).parents[1] / "orchestrator" / "localise" / "models.py"
 
 
+def bugged_farm(
+    farm_procs: FarmProcesses, tmp_path: Path, *, auto: bool = True
+) -> tuple[Farm, JobSpec, str]:
+    """Coordinator and agent processes, the phone's GPU getting the second residual relu
+    wrong, and a job of the residual model on it; ``auto`` as ``POMAR_LOCALISE_AUTO``."""
+    farm = farm_procs.client()
+    job, graph = residual_job(farm, tmp_path)
+    culprit = residual_relu(graph, 1)
+    args = ["coordinator", "--tick", str(TICK_S), "--lost-after", "1.5"]
+    farm_procs.start("coordinator", args, POMAR_LOCALISE_AUTO="1" if auto else "0")
+    start_agent(farm_procs, {PHONE: {"engine_bug_op": culprit, "engine_bug_unit": "gpu"}})
+    wait_for("the phone to heartbeat", lambda: PHONE in farm.liveness.live())
+    return farm, job, culprit
+
+
 def residual_job(farm: Farm, tmp_path: Path) -> tuple[JobSpec, ProgramGraph]:
     """The residual model on the phone's GPU, and its program's graph."""
     request = CheckRequest(
@@ -50,14 +65,7 @@ def residual_job(farm: Farm, tmp_path: Path) -> tuple[JobSpec, ProgramGraph]:
 def test_the_coordinator_localises_an_engine_bug_and_every_report_names_the_op(
     farm_procs: FarmProcesses, tmp_path: Path
 ) -> None:
-    farm = farm_procs.client()
-    job, graph = residual_job(farm, tmp_path)
-    culprit = residual_relu(graph, 1)
-
-    farm_procs.coordinator()
-    bug = {PHONE: {"engine_bug_op": culprit, "engine_bug_unit": "gpu"}}
-    start_agent(farm_procs, bug)
-    wait_for("the phone to heartbeat", lambda: PHONE in farm.liveness.live())
+    farm, job, culprit = bugged_farm(farm_procs, tmp_path)
     farm.coordinator.submit(job)
 
     def localised() -> bool:
@@ -85,14 +93,8 @@ def test_the_coordinator_localises_an_engine_bug_and_every_report_names_the_op(
 def test_cancelling_from_the_cli_stops_the_probes_and_leaves_the_failing_run_intact(
     farm_procs: FarmProcesses, tmp_path: Path
 ) -> None:
-    farm = farm_procs.client()
-    job, graph = residual_job(farm, tmp_path)
-    culprit = residual_relu(graph, 1)
     # Not by itself: this test starts the localisation once the phone is held.
-    args = ["coordinator", "--tick", str(TICK_S), "--lost-after", "1.5"]
-    farm_procs.start("coordinator", args, POMAR_LOCALISE_AUTO="0")
-    start_agent(farm_procs, {PHONE: {"engine_bug_op": culprit, "engine_bug_unit": "gpu"}})
-    wait_for("the phone to heartbeat", lambda: PHONE in farm.liveness.live())
+    farm, job, _ = bugged_farm(farm_procs, tmp_path, auto=False)
     (failing_spec,) = farm.coordinator.submit(job)
     wait_for("the run to fail", lambda: run_status(farm, failing_spec.run_id).finished)
     farm_procs.hold(PHONE)  # the probes wait at the phone
