@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import io
 import os
 import shutil
 import signal
@@ -9,8 +12,10 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -31,8 +36,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for(what: str, predicate: Callable[[], object], timeout_s: float = 60.0) -> None:
-    """Poll until ``predicate`` is truthy; fail naming ``what`` otherwise."""
+def wait_for(what: str, predicate: Callable[[], object], timeout_s: float = 180.0) -> None:
+    """Poll until ``predicate`` is truthy; fail naming ``what`` otherwise. The deadline is
+    generous: on a loaded 2-core machine starting one ``pomar`` process takes half a minute."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if predicate():
@@ -158,8 +164,28 @@ class FarmProcesses:
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [*POMAR, *args], cwd=REPO, env=self.env, capture_output=True, text=True, timeout=60
+            [*POMAR, *args], cwd=REPO, env=self.env, capture_output=True, text=True, timeout=300
         )
+
+    def cli_in_process(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """The same command run by ``pomar.cli.main`` in this process: for a check that must
+        land before a deadline, which a fresh process's imports can outlast under load."""
+        from pomar.cli import main
+
+        out, err = io.StringIO(), io.StringIO()
+        farm_env = {k: v for k, v in self.env.items() if k.startswith("POMAR_")}
+        with (
+            mock.patch.dict(os.environ, farm_env),
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+        ):
+            code = main(list(args))
+        # A command leaves closing its store connection to process exit; here that is the
+        # garbage collector, whose ResourceWarning would otherwise surface in a later test.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            gc.collect()
+        return subprocess.CompletedProcess(["pomar", *args], code, out.getvalue(), err.getvalue())
 
     def hold(self, udid: str) -> None:
         (self.control / f"hold-{udid}").touch()

@@ -21,6 +21,7 @@ from tests.orchestrator.stores.test_job_store_contract import _pg_available
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+WAIT_DEADLINE_S = 10
 
 
 @pytest.fixture
@@ -45,7 +46,9 @@ def test_waiting_cancelling_and_stray_results_are_visible_and_harmless(
     pg_farm: FarmProcesses,
 ) -> None:
     procs = pg_farm
-    procs.coordinator("--wait-deadline", "3")  # migrates the empty PostgreSQL database
+    # Migrates the empty PostgreSQL database. The deadline leaves room to look at the waiting
+    # run on a loaded machine; the test waits for states, never for time.
+    procs.coordinator("--wait-deadline", str(WAIT_DEADLINE_S))
     procs.hold("emulated-50")
     procs.agent("agent", first=50, count=1, pool="bookpool")
     wait_for("the store to be migrated", lambda: "recording results" in procs.log("coordinator"))
@@ -55,7 +58,11 @@ def test_waiting_cancelling_and_stray_results_are_visible_and_harmless(
     # A pool with no live device: the run waits, visibly, then fails with the reason.
     lonely = tiny_job(farm.artifacts, DeviceSelector(pools=("nobody",)))
     farm.coordinator.submit(lonely)
-    shown = procs.cli("status", lonely.job_id, "--json")
+    wait_for(
+        "the coordinator to mark the run waiting",
+        lambda: (farm.store.list_runs(lonely.job_id)[0].detail or "").startswith("waiting"),
+    )
+    shown = procs.cli_in_process("status", lonely.job_id, "--json")
     assert shown.returncode == 0, shown.stderr
     (run,) = json.loads(shown.stdout)["runs"]
     assert run["status"] == "queued"
@@ -67,7 +74,9 @@ def test_waiting_cancelling_and_stray_results_are_visible_and_harmless(
     (timed_out,) = farm.store.list_runs(lonely.job_id)
     assert timed_out.status is RunStatus.TIMEOUT
     assert timed_out.result is not None
-    assert timed_out.result.error == "no live device in pool 'nobody' within 3s of waiting"
+    assert timed_out.result.error == (
+        f"no live device in pool 'nobody' within {WAIT_DEADLINE_S}s of waiting"
+    )
 
     # Cancel: the queued run is dropped by the agent, the running one's result ignored.
     job = tiny_job(
