@@ -195,3 +195,22 @@ def test_a_probe_that_cannot_be_built_ends_the_search_instead_of_leaving_it_runn
     assert loc.status is LocalisationStatus.ERROR
     assert "simulated" in loc.detail
     assert loc.device_runs == 1
+
+
+def test_a_device_that_accumulates_in_half_everywhere_is_not_blamed_on_one_op(
+    phone_farm: Callable[..., PhoneFarm],
+) -> None:
+    def half_accumulation(model_path: Path, inputs: Arrays, unit: str) -> Arrays:
+        import coreml_emulator
+
+        return coreml_emulator.predict(model_path, inputs, precision="fp16-strict")
+
+    farm = phone_farm(predictor=half_accumulation, auto=False)
+    failing = farm.failing_run(farm.job("build_cancellation"))
+    assert failing.status is RunStatus.PARITY_FAILED
+
+    loc = farm.localiser.start(failing.run_id)
+
+    assert loc.status is LocalisationStatus.NOT_LOCALISED, loc.detail
+    assert loc.culprit is None
+    assert loc.device_runs == 0
