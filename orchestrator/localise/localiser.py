@@ -346,6 +346,13 @@ class Localiser:
                 f"run {run_id} ran a {job.model.model_type}: localisation needs an ML program",
                 hint="convert with minimum_deployment_target iOS15 or later",
             )
+        if any(spec.is_image for spec in job.model.inputs):
+            # The variant is re-serialised from the MIL program, whose inputs are tensors: an
+            # image input would come back a multi-array, and the harness would feed it wrong.
+            raise UsageError(
+                f"run {run_id}'s model takes an image input: localisation cannot probe it yet",
+                hint="convert the model with a TensorType input to localise it",
+            )
         return record, job
 
     def _prepare(
