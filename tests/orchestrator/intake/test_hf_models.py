@@ -93,3 +93,35 @@ def test_hf_model_converts_with_shims_and_matches_torch(name: str, tmp_path: Pat
         expected = module(ids, mask).numpy()
     error = np.linalg.norm(out - expected) / np.linalg.norm(expected)
     assert error < 1e-4, f"{name}: relative L2 {error:.2e} with shims {used}"
+
+
+class _WithPositions(torch.nn.Module):
+    """``(ids, position_ids) -> last_hidden_state``: transformers looks for packed sequences
+    in the positions (``torch.diff``) when no attention mask is given."""
+
+    def __init__(self, model: Any) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, ids: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        out = self.model(input_ids=ids, position_ids=positions, use_cache=False)
+        return out.last_hidden_state  # type: ignore[no-any-return]
+
+
+def test_llama_with_position_ids_needs_diff(tmp_path: Path) -> None:
+    from coreml_emulator import predict
+
+    torch.manual_seed(0)
+    module = _WithPositions(_llama().eval()).eval()
+    ids, positions = torch.randint(0, 99, (1, SEQ)), torch.arange(SEQ)[None]
+    source = SourceModel(
+        module=module, example_inputs=(ids, positions), input_names=("ids", "positions")
+    )
+    options = ConversionOptions(precision=Precision.FP32, front_end="torchscript")
+    used = convert(source, options, tmp_path / "llama.mlpackage", name="llama")
+    assert "diff" in used
+    feeds = {"ids": ids.numpy().astype(np.int32), "positions": positions.numpy().astype(np.int32)}
+    (out,) = predict(tmp_path / "llama.mlpackage", feeds).values()
+    with torch.no_grad():
+        expected = module(ids, positions).numpy()
+    assert np.linalg.norm(out - expected) / np.linalg.norm(expected) < 1e-4
