@@ -16,7 +16,6 @@ converter says which one it lacks.
 from __future__ import annotations
 
 import re
-import sys
 import traceback
 from enum import StrEnum
 from pathlib import Path
@@ -107,16 +106,15 @@ def _convert_with_shims(
 
     try:
         return _convert_with_front_ends(ct, source, options, target, name), ()
-    except ConversionError:
+    except ConversionError as exc:
         if not options.shims:
             raise
-        plain_failure = sys.exc_info()[1]
+        plain_failure = exc
     try:
         with shims.applied() as use:
             mlmodel = _convert_with_front_ends(ct, source, options, target, name)
     except ConversionError:
         # The plain conversion's error is the one that names what coremltools lacks.
-        assert plain_failure is not None
         raise plain_failure from None
     return mlmodel, use.names()
 

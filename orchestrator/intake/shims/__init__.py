@@ -114,8 +114,3 @@ def _recording(shim: Shim, use: ShimUse) -> Callable[[Any, Any], None]:
 
     convert.__name__ = shim.torch_ops[0]
     return convert
-
-
-def by_name(names: tuple[str, ...]) -> tuple[Shim, ...]:
-    """The shims called ``names`` (unknown names are ignored)."""
-    return tuple(s for s in SHIMS if s.name in names)
