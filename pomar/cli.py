@@ -32,6 +32,7 @@ from pomar.commands.submit import submit
 from pomar.commands.token import token
 from pomar.exit_codes import EXIT_INFRA, EXIT_USAGE
 from pomar_core.errors import PomarError
+from pomar_core.extras import missing_extra
 from pomar_core.settings import Settings
 
 
@@ -97,6 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo("pomar: interrupted", err=True)
         return 130
     except Exception as exc:
+        missing = missing_extra(exc) if isinstance(exc, ModuleNotFoundError) else None
+        if missing is not None and not debug:  # an optional dependency: bad usage, say which
+            click.echo(f"pomar: error: {missing.one_line()}", err=True)
+            return missing.exit_code
         if debug:
             raise
         click.echo(

@@ -68,15 +68,15 @@ class JsonLineFormatter(logging.Formatter):
 def configure_logging(
     fmt: Literal["text", "json"], *, level: int = logging.WARNING, ours: tuple[str, ...] = ()
 ) -> None:
-    """The root handler in ``fmt``; ``ours`` (e.g. ``"agent"``) log at INFO, libraries at
-    ``level``."""
-    handler = logging.StreamHandler()
-    handler.addFilter(ContextFilter())
-    handler.setFormatter(JsonLineFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
+    """A root handler in ``fmt`` (like ``logging.basicConfig``: only when the process has none
+    yet); ``ours`` (e.g. ``"agent"``) log at INFO, libraries at ``level``."""
     root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
-    root.addHandler(handler)
-    root.setLevel(level)
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.addFilter(ContextFilter())
+        formatter = JsonLineFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT)
+        handler.setFormatter(formatter)
+        root.addHandler(handler)
+        root.setLevel(level)
     for name in ours:
         logging.getLogger(name).setLevel(logging.INFO)

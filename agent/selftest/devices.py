@@ -13,6 +13,7 @@ from agent.devices.ios.fake import fake_ios_devices
 from agent.local import local_devices
 from pomar_core import catalog
 from pomar_core.errors import SelectorError
+from pomar_core.extras import require_extra
 
 FAKE_ID = "fake-ios"
 FAKE_PRODUCT_TYPE = "iPhone15,2"
@@ -30,9 +31,13 @@ def fake_selftest_iphone(**scenario: Any) -> Device:
 def selftest_device(device_id: str) -> Device:
     """The device ``device_id`` names; a ``SelectorError`` saying what exists otherwise."""
     if device_id == FAKE_ID:
+        require_extra("torch", "torch")  # the fake's app runs the emulator
         return fake_selftest_iphone()
     if device_id.startswith("emulated") or device_id == "mac":
+        if device_id.startswith("emulated"):
+            require_extra("torch", "torch")
         return local_devices([device_id])[0]
+    require_extra("ios", "pymobiledevice3")
     return _attached_iphone(device_id)
 
 
