@@ -148,6 +148,10 @@ class PomarClient:
         sha, _ = self.upload_file(model, "file")
         return ModelUpload(sha256=sha, packing="file", name=shown, suffix=model.suffix[:13])
 
+    def blob(self, sha256: str) -> bytes:
+        """An artifact's bytes (a run's output array, the reference, the model)."""
+        return self._request("GET", f"/blobs/{sha256}").content
+
     def upload_inputs(self, path: Path) -> str:
         if not path.is_file():
             raise UsageError(f"{path} does not exist", hint="check the --inputs path")

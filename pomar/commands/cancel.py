@@ -12,10 +12,15 @@ from pomar_core.settings import Settings
 @click.pass_obj
 def cancel(settings: Settings, job_id: str) -> int:
     """Cancel every unfinished run of JOB_ID."""
-    from orchestrator.farm import connect
+    if settings.remote:
+        from pomar.remote import remote_cancel
 
-    farm = connect(settings)
-    farm.store.get_job(job_id)
-    n = farm.coordinator.cancel(job_id)
+        n = remote_cancel(settings, job_id)
+    else:
+        from orchestrator.farm import connect
+
+        farm = connect(settings)
+        farm.store.get_job(job_id)
+        n = farm.coordinator.cancel(job_id)
     click.echo(f"cancelled {n} run(s) of {job_id}")
     return 0

@@ -58,6 +58,10 @@ def check(
         if bundle is not None:
             document, artifacts = rerun_bundle(settings, bundle, request.target, stage, update)
             warnings: list[tuple[str, str]] = []
+        elif settings.remote:
+            from pomar.remote import remote_check
+
+            document, artifacts, warnings = remote_check(settings, request, stage, update)
         else:
             outcome = run_check(settings, request, stage, update)
             document, artifacts, warnings = outcome.document, outcome.artifacts, outcome.warnings

@@ -11,39 +11,17 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from orchestrator.store import DeviceRecord
+from orchestrator.fleet import device_rows, pool_counts
 from pomar.options import BUNDLE_ID_OPTION, IPA_OPTION
 from pomar_core.errors import UsageError
 from pomar_core.settings import Settings
-from pomar_core.wire import DeviceState, Heartbeat, device_pools
-
-
-def device_rows(known: list[DeviceRecord], live: dict[str, Heartbeat]) -> list[dict[str, object]]:
-    """Every device ever seen, its state from its heartbeat (``lost`` when it has none;
-    ``quarantined``, with the reason in ``detail``, when its agent holds it back)."""
-    by_id = {d.info.udid: d for d in known}
-    rows: list[dict[str, object]] = []
-    for udid in sorted(set(by_id) | set(live)):
-        beat = live.get(udid)
-        info = beat.info if beat else by_id[udid].info
-        rows.append(
-            {
-                "udid": udid,
-                "kind": info.kind.value,
-                "product": info.product_type,
-                "os": info.os_version,
-                "pools": list(device_pools(info)),
-                "agent": beat.agent if beat else info.agent_host,
-                "state": (beat.state if beat else DeviceState.LOST).value,
-                "current_run": beat.run_id if beat else None,
-                "detail": beat.detail if beat else None,
-                "last_heartbeat": (beat.at if beat else by_id[udid].last_seen).isoformat(),
-            }
-        )
-    return rows
 
 
 def _rows(settings: Settings) -> list[dict[str, object]]:
+    if settings.remote:
+        from pomar.remote import remote_device_rows
+
+        return remote_device_rows(settings)
     from orchestrator.farm import connect
 
     farm = connect(settings)
@@ -109,17 +87,7 @@ def devices(
 def pools(settings: Settings, as_json: bool) -> int:
     """Pools (product types and labels) with how many of their devices are live (idle or
     busy), busy, and quarantined (present but taking no runs)."""
-    summary: dict[str, dict[str, int]] = {}
-    for r in _rows(settings):
-        for pool in r["pools"]:  # type: ignore[attr-defined]
-            counts = summary.setdefault(
-                str(pool), {"devices": 0, "live": 0, "busy": 0, "quarantined": 0}
-            )
-            counts["devices"] += 1
-            # Quarantined devices heartbeat but take no runs: present, not live.
-            counts["live"] += r["state"] in (DeviceState.IDLE.value, DeviceState.BUSY.value)
-            counts["busy"] += r["state"] == DeviceState.BUSY.value
-            counts["quarantined"] += r["state"] == DeviceState.QUARANTINED.value
+    summary = pool_counts(_rows(settings))
     if as_json:
         click.echo(json.dumps({"pools": summary}))
         return 0

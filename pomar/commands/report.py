@@ -36,6 +36,13 @@ def report(
     reports: ReportTargets,
 ) -> int:
     """Report JOB_ID's results and, with a baseline, its regressions and parity drift."""
+    if settings.remote:
+        from pomar.remote import remote_stored
+
+        served, artifacts = remote_stored(
+            settings, job_id, baseline_id=baseline_id, nightly_label=nightly_label
+        )
+        return show_stored(settings, job_id, served, reports, artifacts)
     store = open_store(settings.resolved_store_url)
     stored = stored_job(store, job_id, baseline_id=baseline_id, nightly_label=nightly_label)
     return show_stored(settings, job_id, stored, reports)

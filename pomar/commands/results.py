@@ -9,6 +9,7 @@ from orchestrator.stores import open_store
 from pomar.exit_codes import exit_code_for_document
 from pomar.options import ReportTargets, report_options
 from pomar_core.artifact_stores import open_artifacts
+from pomar_core.artifacts import ArtifactStore
 from pomar_core.settings import Settings
 
 
@@ -18,14 +19,26 @@ from pomar_core.settings import Settings
 @click.pass_obj
 def results(settings: Settings, job_id: str, reports: ReportTargets) -> int:
     """Report JOB_ID's results; the exit code says whether every finished run passed."""
+    if settings.remote:
+        from pomar.remote import remote_stored
+
+        stored, artifacts = remote_stored(settings, job_id)
+        return show_stored(settings, job_id, stored, reports, artifacts)
     stored = stored_job(open_store(settings.resolved_store_url), job_id)
     return show_stored(settings, job_id, stored, reports)
 
 
-def show_stored(settings: Settings, job_id: str, stored: StoredJob, reports: ReportTargets) -> int:
+def show_stored(
+    settings: Settings,
+    job_id: str,
+    stored: StoredJob,
+    reports: ReportTargets,
+    artifacts: ArtifactStore | None = None,
+) -> int:
     """Write the reports, print the table unless a report goes to stdout, and return the exit
-    code. The HTML histograms read arrays through the configured artifact store."""
-    write_reports(stored.document, reports, open_artifacts(settings))
+    code. The HTML histograms read arrays through ``artifacts`` (default: the configured
+    artifact store)."""
+    write_reports(stored.document, reports, artifacts or open_artifacts(settings))
     if STDOUT not in reports.values():
         print_document(stored.document)
         if stored.waiting:

@@ -51,6 +51,32 @@ def print_runs(records: Sequence[RunRecord], console: Console | None = None) -> 
     (console or Console()).print(table)
 
 
+def _runs_of(settings: Settings, job_id: str) -> list[RunRecord]:
+    """The job's runs, from the store or through the server; a UsageError (exit 2) naming
+    the id when it is unknown."""
+    if settings.remote:
+        from pomar.remote import remote_runs
+
+        return remote_runs(settings, job_id)
+    store = open_store(settings.resolved_store_url)
+    store.get_job(job_id)
+    return store.list_runs(job_id)
+
+
+def _recent_jobs(settings: Settings, limit: int) -> list[dict[str, object]]:
+    """Newest first: id, label, model, then how many runs are in each status."""
+    if settings.remote:
+        from pomar.remote import remote_jobs
+
+        return remote_jobs(settings, limit)
+    store = open_store(settings.resolved_store_url)
+    jobs: list[dict[str, object]] = []
+    for job in store.list_jobs(limit):
+        counts = Counter(r.status.value for r in store.list_runs(job.job_id))
+        jobs.append({"job_id": job.job_id, "label": job.label, "model": job.model.name, **counts})
+    return jobs
+
+
 @click.command()
 @click.argument("job_id", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -58,19 +84,14 @@ def print_runs(records: Sequence[RunRecord], console: Console | None = None) -> 
 @click.pass_obj
 def status(settings: Settings, job_id: str | None, as_json: bool, limit: int) -> int:
     """Show recent jobs, or the runs of JOB_ID (queued, waiting and why, running, finished)."""
-    store = open_store(settings.resolved_store_url)
     if job_id is not None:
-        store.get_job(job_id)  # a UsageError naming the id when unknown
-        records = store.list_runs(job_id)
+        records = _runs_of(settings, job_id)
         if as_json:
             click.echo(json.dumps({"job_id": job_id, "runs": [run_row(r) for r in records]}))
         else:
             print_runs(records)
         return 0
-    jobs = []
-    for job in store.list_jobs(limit):
-        counts = Counter(r.status.value for r in store.list_runs(job.job_id))
-        jobs.append({"job_id": job.job_id, "label": job.label, "model": job.model.name, **counts})
+    jobs = _recent_jobs(settings, limit)
     if as_json:
         click.echo(json.dumps({"jobs": jobs}))
         return 0

@@ -35,22 +35,31 @@ def submit(
     as_json: bool,
     **opts: Any,
 ) -> int:
-    """Submit MODEL to the farm and print the job id (POMAR_BROKER_URL must be set)."""
-    from orchestrator.farm import connect
-
+    """Submit MODEL to the farm and print the job id (POMAR_BROKER_URL, or POMAR_SERVER_URL
+    and POMAR_TOKEN, must be set)."""
     request = build_request(model, **opts)
-    farm = connect(settings)
-    prepared = prepare_job(request, farm.artifacts, settings.data_dir / "cache")
-    job = prepared.job.model_copy(update={"priority": priority})
-    runs = farm.coordinator.submit(job)
-    if as_json:
-        click.echo(json.dumps({"job_id": job.job_id, "runs": [r.run_id for r in runs]}))
+    if settings.remote:
+        from pomar.remote import remote_submit, remote_wait
+
+        job_id, run_ids = remote_submit(settings, request, priority)
     else:
-        click.echo(job.job_id)
+        from orchestrator.farm import connect
+
+        farm = connect(settings)
+        prepared = prepare_job(request, farm.artifacts, settings.data_dir / "cache")
+        job = prepared.job.model_copy(update={"priority": priority})
+        job_id, run_ids = job.job_id, [r.run_id for r in farm.coordinator.submit(job)]
+    if as_json:
+        click.echo(json.dumps({"job_id": job_id, "runs": run_ids}))
+    else:
+        click.echo(job_id)
     if not wait:
         return 0
-    timeout_s = request.config.timeout_s * max(1, len(runs))
-    records = wait_for_runs(farm.store, job.job_id, timeout_s=timeout_s, poll_s=0.5)
+    timeout_s = request.config.timeout_s * max(1, len(run_ids))
+    if settings.remote:
+        records = remote_wait(settings, job_id, timeout_s)
+    else:
+        records = wait_for_runs(farm.store, job_id, timeout_s=timeout_s, poll_s=0.5)
     results = [r.result for r in records if r.result is not None]
     from pomar.commands.status import print_runs
 
