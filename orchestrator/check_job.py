@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import Protocol
 
 from orchestrator.desktop_fp16 import compute_desktop_fp16
 from orchestrator.inputs import prepare_inputs
 from orchestrator.intake import ConversionOptions, IntakeResult, intake_model
 from orchestrator.preflight import PreflightReport, PreflightRequest, run_preflight
 from orchestrator.reference import compute_reference
-from orchestrator.store import JobStore, RunRecord
+from orchestrator.store import RunRecord
 from pomar_core.artifacts import ArtifactStore
 from pomar_core.errors import ConversionError, JobRefused, RunTimeoutError
 from pomar_core.wire import DeviceSelector, JobSpec, Reference, RunConfig
@@ -28,6 +29,12 @@ Progress = Callable[[str], None]
 """Receives a short description of the stage being worked on."""
 OnUpdate = Callable[[list[RunRecord]], None]
 """Receives every run of the job each time the store is polled."""
+
+
+class RunSource(Protocol):
+    """Where a job's runs are read: the job store, or ``pomar serve`` through its client."""
+
+    def list_runs(self, job_id: str) -> list[RunRecord]: ...
 
 
 @dataclass(frozen=True)
@@ -125,7 +132,7 @@ def new_job_id() -> str:
 
 
 def wait_for_runs(
-    store: JobStore,
+    store: RunSource,
     job_id: str,
     *,
     timeout_s: float,

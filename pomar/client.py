@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, TypeAdapter
 
+from orchestrator.check_job import wait_for_runs
 from orchestrator.server.schemas import (
     Cancelled,
     DeviceView,
@@ -242,6 +243,10 @@ class PomarClient:
                 hint="poll `pomar status` instead",
             ) from exc
 
+    def list_runs(self, job_id: str) -> list[RunRecord]:
+        """:meth:`runs` unfiltered: a :class:`~orchestrator.check_job.RunSource`."""
+        return self.runs(job_id)
+
     def wait_for_job(
         self,
         job_id: str,
@@ -250,21 +255,9 @@ class PomarClient:
         on_update: OnRuns = lambda _: None,
         poll_s: float = 0.5,
     ) -> list[RunRecord]:
-        """Poll the job's runs until all are finished (the server's events would do too;
-        polling also survives proxies that buffer streams)."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            runs = self.runs(job_id)
-            on_update(runs)
-            if runs and all(r.status.finished for r in runs):
-                return runs
-            if time.monotonic() > deadline:
-                waiting = sum(1 for r in runs if not r.status.finished)
-                raise RunTimeoutError(
-                    f"{waiting} run(s) of {job_id} did not finish within {timeout_s:.0f}s",
-                    hint=f"see `pomar status {job_id}` later, or raise --timeout",
-                )
-            time.sleep(poll_s)
+        """Poll the job's runs until all are finished, as ``pomar check`` polls the store
+        (:meth:`events` would do too; polling also survives proxies that buffer streams)."""
+        return wait_for_runs(self, job_id, timeout_s=timeout_s, on_update=on_update, poll_s=poll_s)
 
     # -- the farm ------------------------------------------------------------------------
 

@@ -9,16 +9,13 @@ import json
 import os
 import subprocess
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from tests.conftest import need_service
 from tests.integration.conftest import POMAR, REPO, FarmProcesses, RedisServer, free_port, wait_for
-from tests.orchestrator.server.conftest import PG_ADMIN, _pg_available
+from tests.orchestrator.server.conftest import pg_database
 from tests.orchestrator.server.models import tiny_package
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
@@ -28,13 +25,11 @@ POOL = "remotepool"
 
 @pytest.fixture
 def served_farm(tmp_path: Path, redis_server: RedisServer) -> Iterator[tuple[FarmProcesses, str]]:
-    if not _pg_available():
-        need_service("PostgreSQL", "127.0.0.1:5432 with trust auth")
-    name = f"pomar_serve_test_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    procs = FarmProcesses(tmp_path, redis_server, f"postgresql://postgres@127.0.0.1:5432/{name}")
+    with pg_database() as store_url:
+        yield from _serve(FarmProcesses(tmp_path, redis_server, store_url))
+
+
+def _serve(procs: FarmProcesses) -> Iterator[tuple[FarmProcesses, str]]:
     port = free_port()
     try:
         procs.coordinator()
@@ -61,9 +56,6 @@ def served_farm(tmp_path: Path, redis_server: RedisServer) -> Iterator[tuple[Far
         yield procs, url
     finally:
         procs.stop_all()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _healthy(url: str) -> bool:

@@ -3,6 +3,7 @@ redis-server as the broker, artifacts on disk, the ASGI app behind Starlette's t
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 import uuid
@@ -42,22 +43,28 @@ def _pg_available() -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
+@contextlib.contextmanager
+def pg_database() -> Iterator[str]:
+    """A PostgreSQL database of our own (``pomar_serve_test_…``), dropped afterwards."""
     if not _pg_available():
         need_service("PostgreSQL", "127.0.0.1:5432 with trust auth")
     name = f"pomar_serve_test_{uuid.uuid4().hex[:8]}"
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = f"postgresql://postgres@127.0.0.1:5432/{name}"
-    migrate(url)
     try:
-        yield url
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    with pg_database() as url:
+        migrate(url)
+        yield url
 
 
 @pytest.fixture(scope="session")
