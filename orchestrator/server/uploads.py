@@ -3,7 +3,9 @@ checked for what they are meant to be before a job may use them.
 
 A model package arrives as Pomar's zip of the ``.mlpackage`` directory; an entry that is
 absolute, climbs out with ``..``, or is a symbolic link is refused (unpacking it anywhere
-would write outside the package). An input set is an ``.npz`` read with pickles disabled.
+would write outside the package), and so is a compressed one (Pomar stores entries as they
+are, so the unpacked size is the uploaded size: no zip bombs). An input set is an ``.npz``
+read with pickles disabled.
 """
 
 from __future__ import annotations
@@ -63,6 +65,13 @@ def check_package_archive(path: Path) -> None:
                     raise ModelError(
                         f"model archive entry {name!r} escapes the package",
                         hint="upload the package as `pomar` packs it (entries relative to it)",
+                    )
+                if info.compress_type != zipfile.ZIP_STORED:
+                    # Pomar packs models uncompressed: a compressed entry is not ours, and
+                    # refusing it keeps a zip bomb from filling the disk when unpacked.
+                    raise ModelError(
+                        f"model archive entry {name!r} is compressed",
+                        hint="upload the package as `pomar` packs it (PomarClient.upload_model)",
                     )
                 if stat.S_ISLNK(info.external_attr >> 16):
                     raise ModelError(

@@ -28,10 +28,10 @@ def packed(package: Path, directory: Path) -> bytes:
     return archive.read_bytes()
 
 
-def evil_archive(entry: str, *, symlink: bool = False) -> bytes:
+def evil_archive(entry: str, *, symlink: bool = False, deflate: bool = False) -> bytes:
     """A package zip with a Manifest.json and one hostile entry."""
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED) as z:
         z.writestr("Manifest.json", "{}")
         info = zipfile.ZipInfo(entry)
         if symlink:

@@ -139,13 +139,13 @@ def test_an_upload_over_the_limit_is_413(served: Served) -> None:
 
 @pytest.mark.parametrize(
     ("entry", "symlink"),
-    [("../../etc/cron.d/x", False), ("/etc/passwd", False), ("Data/link", True)],
-    ids=["dotdot", "absolute", "symlink"],
+    [("../../etc/cron.d/x", False), ("/etc/passwd", False), ("Data/link", True), ("bomb", None)],
+    ids=["dotdot", "absolute", "symlink", "compressed"],
 )
 def test_a_model_archive_escaping_its_root_is_refused(
-    served: Served, entry: str, symlink: bool
+    served: Served, entry: str, symlink: bool | None
 ) -> None:
-    data = evil_archive(entry, symlink=symlink)
+    data = evil_archive(entry, symlink=bool(symlink), deflate=symlink is None)
     headers = served.headers(Scope.SUBMIT)
     answer = _put(served, data, headers, kind="mlpackage")
     assert answer.status_code == 422, answer.text
