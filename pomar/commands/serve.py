@@ -36,6 +36,9 @@ def serve(settings: Settings, host: str, port: int, preparers: int, log_level: s
     from orchestrator.server.serve import build_service, run_server
 
     service = build_service(settings, preparers=preparers)
-    click.echo(f"pomar serve: http://{host}:{port}/ (API at /api/v1, OpenAPI schema at /openapi.json)", err=True)
+    click.echo(
+        f"pomar serve: http://{host}:{port}/ (API at /api/v1, OpenAPI schema at /openapi.json)",
+        err=True,
+    )
     run_server(service, host, port, log_level=log_level)
     return 0
