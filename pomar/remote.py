@@ -12,23 +12,30 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from orchestrator.check_job import CheckRequest, OnUpdate, Progress
 from orchestrator.preflight import PreflightReport, Severity
 from orchestrator.reports import ResultsDocument, StoredJob
 from orchestrator.server.schemas import ModelUpload, SubmitRequest
 from orchestrator.store import RunRecord
-from pomar.client import PomarClient
 from pomar_core.artifacts import sha256_file
 from pomar_core.errors import ArtifactNotFound, StoreError, UsageError
+from pomar_core.extras import require_extra
 from pomar_core.settings import Settings
 from pomar_core.wire import RunResult
+
+if TYPE_CHECKING:
+    from pomar.client import PomarClient
 
 Warnings = list[tuple[str, str]]
 
 
 def connect_remote(settings: Settings) -> PomarClient:
     """The client of the server ``settings`` name; ``UsageError`` without a token."""
+    require_extra("serve", "httpx")
+    from pomar.client import PomarClient
+
     if not settings.server_url:
         raise UsageError("POMAR_SERVER_URL is not set", hint="export POMAR_SERVER_URL=https://…")
     if not settings.token:

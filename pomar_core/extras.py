@@ -15,6 +15,11 @@ EXTRA_OF_MODULE = {
     "boto3": "s3",
     "botocore": "s3",
     "prometheus_client": "ops",
+    "fastapi": "serve",
+    "uvicorn": "serve",
+    "httpx": "serve",
+    "jinja2": "serve",
+    "multipart": "serve",
 }
 """The extra that installs each optional top-level module (``pyproject.toml``)."""
 

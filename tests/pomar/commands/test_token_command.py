@@ -79,3 +79,29 @@ def test_the_cli_does_not_import_the_server_until_asked() -> None:
     code = "import sys, pomar.cli; print('fastapi' in sys.modules, 'httpx' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_remote_mode_without_the_extra_exits_2_naming_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real = importlib.util.find_spec
+
+    def without_httpx(name: str, *args: object) -> object:
+        return None if name == "httpx" else real(name, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importlib.util, "find_spec", without_httpx)
+    monkeypatch.setenv("POMAR_SERVER_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("POMAR_TOKEN", "pomar_000000000000_x")
+    assert main(["status"]) == 2
+    assert "pip install 'pomar[serve]'" in capsys.readouterr().err
+
+
+def test_an_unreachable_server_exits_3_naming_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.integration.conftest import free_port
+
+    monkeypatch.setenv("POMAR_SERVER_URL", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("POMAR_TOKEN", "pomar_000000000000_x")
+    assert main(["devices"]) == 3
+    assert "cannot reach the Pomar server" in capsys.readouterr().err
