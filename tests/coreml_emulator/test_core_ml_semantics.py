@@ -4,6 +4,7 @@ ceil-mode pooling with symbolic sizes, and the parse cache behind ``predict``.""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -253,3 +254,35 @@ def test_packed_sequence_lstm_matches_torch() -> None:
     )
     (out,) = predict(model, {"x": x.numpy(), "lengths": lengths.numpy()}).values()
     np.testing.assert_allclose(out, module(x, lengths).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+class _AssignDynamicSlice(torch.nn.Module):
+    def forward(
+        self, x: torch.Tensor, begin_0: torch.Tensor, begin_1: torch.Tensor, end_1: torch.Tensor
+    ) -> torch.Tensor:
+        x[:1, begin_0 : begin_0 + 5 : 2, 2] = torch.tensor([1.0, 2.0, 3.0]).view(1, 3)
+        x[:, 4, begin_1:end_1] = torch.tensor([1.0]).view(1, 1)
+        return x
+
+
+def test_an_op_left_symbolic_is_not_judged_at_the_default_shapes() -> None:
+    # TestTensorAssign::test_tensor_assign_dynamic_slice passes on Core ML although its
+    # slice_update does not type-check at the RangeDims' defaults: its output stays symbolic.
+    bounds = [torch.tensor([1], dtype=torch.int32)] * 2 + [torch.tensor([2], dtype=torch.int32)]
+    x = torch.rand(2, 10, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)  # bounds read as Python ints
+        traced = torch.jit.trace(_AssignDynamicSlice(), (x.clone(), *bounds))
+    ranged = tuple(ct.RangeDim(upper_bound=10) for _ in range(3))
+    model = quiet_convert(
+        traced,
+        inputs=[ct.TensorType(name="x", shape=ranged)]
+        + [ct.TensorType(name=f"b{i}", shape=(1,), dtype=np.int32) for i in range(3)],
+        convert_to="mlprogram",
+        minimum_deployment_target=ct.target.iOS18,
+        compute_precision=ct.precision.FLOAT32,
+    )
+    feeds = {"x": x.numpy(), **{f"b{i}": b.numpy() for i, b in enumerate(bounds)}}
+    (out,) = predict(model, feeds).values()
+    expected = _AssignDynamicSlice()(x.clone(), *bounds).numpy()
+    np.testing.assert_allclose(out, expected, rtol=1e-6)
