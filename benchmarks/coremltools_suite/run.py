@@ -97,12 +97,13 @@ def main() -> int:
         for line in path.read_text().splitlines()
     ]
     figures = summarise(rows)
+    sample = "every ML-program case" if args.all else f"seed {args.seed}, one case per test"
     for row in rows:
         if row["verdict"] in ("wrong", "unsupported", "refused"):
             print(f"{str(row['verdict']).upper():12} {row['test']}\n    {row['message'][:300]}")
     print(json.dumps(figures, indent=2))
     print(
-        f"coremltools 9.0 test_torch_ops (seed {args.seed}, one case per test function): "
+        f"coremltools 9.0 test_torch_ops ({sample}): "
         f"{figures['match']}/{figures['reached_predict']} cases that reach predict match "
         f"({figures['match_percent']}%), {figures['wrong']} wrong; rows in {out}"
     )
