@@ -3,13 +3,15 @@ expected band, so a failing check is a reportable fact rather than a feeling."""
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from agent.device import Outcome, RunOutcome
 from agent.selftest.battery import CHAIN_OP_TYPES, SelftestModel
+from pomar_core.health import HealthStatus
+
+CheckStatus = HealthStatus
+"""pass / fail / skip, as every health check answers."""
 
 MIB = 1024 * 1024
 MEMORY_BAND = (0.5, 6.0)
@@ -24,12 +26,6 @@ faster means phases are swapped or mislabelled."""
 PER_OP_MS_BAND = (1e-6, 50.0)
 """Steady-state p50 per op of the chain: a nanosecond unit read as milliseconds (or the
 reverse) falls outside."""
-
-
-class CheckStatus(StrEnum):
-    PASSED = "pass"
-    FAILED = "fail"
-    SKIPPED = "skip"
 
 
 class CheckResult(BaseModel):

@@ -7,13 +7,12 @@ import shutil
 import socket
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 
 from orchestrator import migrations
 from orchestrator.doctor import check_agents, check_artifacts, check_broker, check_store
@@ -22,8 +21,8 @@ from pomar_core.leases import RedisLiveness
 from pomar_core.settings import Settings
 from pomar_core.wire import DeviceInfo, DeviceKind, DeviceState, Heartbeat
 from tests.conftest import need_service
+from tests.orchestrator.stores.test_migrations import fresh_pg_database  # noqa: F401 (a fixture)
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 REDIS_URL = "redis://127.0.0.1:6379/13"
 
 
@@ -46,22 +45,6 @@ def redis_url() -> str:
     if not _listening(6379):
         need_service("Redis", "127.0.0.1:6379")
     return REDIS_URL
-
-
-@pytest.fixture
-def pg_database() -> Iterator[str]:
-    if not _listening(5432):
-        need_service("PostgreSQL", "127.0.0.1:5432 with trust auth")
-    name = f"pomar_doctor_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture
@@ -147,17 +130,18 @@ def test_a_broker_url_that_is_not_redis_is_named(tmp_path: Path) -> None:
 
 @pytest.mark.postgres
 def test_a_migrated_postgres_store_passes_and_an_empty_one_says_migrate(
-    pg_database: str, tmp_path: Path
+    fresh_pg_database: str,  # noqa: F811 (the imported fixture)
+    tmp_path: Path,
 ) -> None:
-    empty = check_store(settings(tmp_path, store_url=pg_database))
+    empty = check_store(settings(tmp_path, store_url=fresh_pg_database))
     assert empty.status is HealthStatus.FAILED
     assert "is at schema none (empty database)" in empty.detail
     assert empty.fix
     assert "pomar coordinator" in empty.fix
-    engine = create_engine(pg_database.replace("postgresql://", "postgresql+psycopg://"))
+    engine = create_engine(fresh_pg_database.replace("postgresql://", "postgresql+psycopg://"))
     migrations.upgrade(engine)
     engine.dispose()
-    migrated = check_store(settings(tmp_path, store_url=pg_database))
+    migrated = check_store(settings(tmp_path, store_url=fresh_pg_database))
     assert migrated.status is HealthStatus.PASSED, migrated.line()
     assert f"at schema {migrations.head()}" in migrated.detail
 
