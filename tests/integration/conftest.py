@@ -27,6 +27,11 @@ from tests.integration.models import copy_artifacts_to
 REPO = Path(__file__).resolve().parents[2]
 POMAR = [sys.executable, "-c", "import sys; from pomar.cli import main; sys.exit(main())"]
 HEARTBEAT_S = 0.5
+HEARTBEAT_TTL_S = 10.0
+LOST_AFTER_S = 5.0
+"""A busy agent on a loaded 2-core machine can miss heartbeats for seconds: a device counts as
+lost only after its last beat expired (TTL) and LOST_AFTER_S more, so that only a real loss
+(a killed agent, an unplugged phone) requeues a run."""
 TICK_S = 0.3
 
 
@@ -137,7 +142,15 @@ class FarmProcesses:
 
     def coordinator(self, *extra: str) -> subprocess.Popen[bytes]:
         return self.start(
-            "coordinator", ["coordinator", "--tick", str(TICK_S), "--lost-after", "1.5", *extra]
+            "coordinator",
+            [
+                "coordinator",
+                "--tick",
+                str(TICK_S),
+                "--lost-after",
+                str(LOST_AFTER_S),
+                *extra,
+            ],
         )
 
     def agent(self, name: str, first: int, count: int, pool: str) -> subprocess.Popen[bytes]:
@@ -151,6 +164,8 @@ class FarmProcesses:
             name,
             "--heartbeat",
             str(HEARTBEAT_S),
+            "--ttl",
+            str(HEARTBEAT_TTL_S),
             "--discover",
             "0.3",
         ]

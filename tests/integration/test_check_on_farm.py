@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import FarmProcesses, wait_for
+from tests.integration.conftest import HEARTBEAT_S, HEARTBEAT_TTL_S, FarmProcesses, wait_for
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -27,7 +27,9 @@ def test_check_runs_on_the_farms_pool_and_reports_like_embedded(
             "--label",
             "checkpool",
             "--heartbeat",
-            "0.5",
+            str(HEARTBEAT_S),
+            "--ttl",
+            str(HEARTBEAT_TTL_S),
         ],
     )
     farm = farm_procs.client()

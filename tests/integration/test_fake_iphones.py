@@ -11,7 +11,7 @@ import pytest
 
 from orchestrator.store import RunRecord
 from pomar_core.wire import DeviceSelector, RunStatus
-from tests.integration.conftest import HEARTBEAT_S, FarmProcesses, wait_for
+from tests.integration.conftest import HEARTBEAT_S, HEARTBEAT_TTL_S, FarmProcesses, wait_for
 from tests.integration.models import tiny_job
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
@@ -31,6 +31,8 @@ def start_agent(farm_procs: FarmProcesses, phones: dict[str, dict[str, object]])
         "phones",
         "--heartbeat",
         str(HEARTBEAT_S),
+        "--ttl",
+        str(HEARTBEAT_TTL_S),
         "--discover",
         "0.3",
     ]
