@@ -17,7 +17,7 @@ from pathlib import Path
 from celery import Celery
 
 from orchestrator.coordinator import Coordinator
-from orchestrator.localise import Localiser, LocalisePolicy
+from orchestrator.localise import LocalisePolicy, Localiser
 from orchestrator.reconciler import Reconciler
 from orchestrator.scheduler import ScheduleFirer
 from orchestrator.store import JobStore
