@@ -44,11 +44,11 @@ def _pg_available() -> bool:
 
 
 @contextlib.contextmanager
-def pg_database() -> Iterator[str]:
-    """A PostgreSQL database of our own (``pomar_serve_test_…``), dropped afterwards."""
+def pg_database(prefix: str = "pomar_serve_test") -> Iterator[str]:
+    """A PostgreSQL database of our own (``<prefix>_…``), dropped afterwards."""
     if not _pg_available():
         need_service("PostgreSQL", "127.0.0.1:5432 with trust auth")
-    name = f"pomar_serve_test_{uuid.uuid4().hex[:8]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))

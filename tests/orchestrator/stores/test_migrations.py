@@ -7,14 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from orchestrator import migrations
 from orchestrator.stores.sql import SqlJobStore, _make_engine, migrate
 from pomar_core.errors import StoreError
 from pomar_core.wire import RunStatus
-from tests.conftest import need_service
-from tests.orchestrator.stores.test_job_store_contract import _job, _pg_available, _result, _run
+from tests.orchestrator.server.conftest import pg_database
+from tests.orchestrator.stores.test_job_store_contract import _job, _result, _run
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -75,18 +75,8 @@ def test_a_sqlite_store_from_before_migrations_is_upgraded_on_open_with_its_hist
 
 @pytest.fixture
 def fresh_pg_database() -> Iterator[str]:
-    if not _pg_available():
-        need_service("PostgreSQL", "127.0.0.1:5432 with trust auth, database 'test'")
-    name = f"pomar_upgrade_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with pg_database("pomar_upgrade") as url:
+        yield url
 
 
 @pytest.mark.postgres
