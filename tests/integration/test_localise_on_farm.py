@@ -24,7 +24,7 @@ from pomar_core.wire import (
     RunConfig,
     RunStatus,
 )
-from tests.integration.conftest import TICK_S, FarmProcesses, wait_for
+from tests.integration.conftest import LOST_AFTER_S, TICK_S, FarmProcesses, wait_for
 from tests.integration.test_fake_iphones import start_agent
 from tests.orchestrator.localise.picks import residual_relu
 
@@ -42,7 +42,7 @@ def bugged_farm(
     farm = farm_procs.client()
     job, graph = residual_job(farm, tmp_path)
     culprit = residual_relu(graph, 1)
-    args = ["coordinator", "--tick", str(TICK_S), "--lost-after", "1.5"]
+    args = ["coordinator", "--tick", str(TICK_S), "--lost-after", str(LOST_AFTER_S)]
     farm_procs.start("coordinator", args, POMAR_LOCALISE_AUTO="1" if auto else "0")
     start_agent(farm_procs, {PHONE: {"engine_bug_op": culprit, "engine_bug_unit": "gpu"}})
     wait_for("the phone to heartbeat", lambda: PHONE in farm.liveness.live())
