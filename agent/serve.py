@@ -86,8 +86,9 @@ class ServedDevice:
         if not self.executor.admit(spec):
             return False
         try:
-            flag = self.liveness.run_flag(spec.run_id)
-            leased = self.liveness.acquire(self.device_udid, self.config.name, self.config.ttl_s)
+            leased, flag = self.liveness.check_in(
+                self.device_udid, self.config.name, self.config.ttl_s, spec.run_id
+            )
         except InfrastructureError as exc:
             # Redis is down but the broker gave us the message: run it; the store decides.
             log.warning("run %s admitted without checks: %s", spec.run_id, exc.one_line())
@@ -134,7 +135,6 @@ class ServedDevice:
         with self._lock:
             if self._retired:
                 return
-            self.liveness.acquire(self.device_udid, self.config.name, self.config.ttl_s)
             beat = Heartbeat(
                 info=self.device.info,
                 state=self._state,
@@ -143,15 +143,16 @@ class ServedDevice:
                 run_id=self._run_id,
                 last_run_id=self._last_run_id,
             )
-            self.liveness.beat(beat, self.config.ttl_s)
+            # Lease, heartbeat and the run's flag in one round trip.
+            flag = self.liveness.renew(beat, self.config.name, self.config.ttl_s)
             run_id, cancel = self._run_id, self._cancel
         if run_id is not None and cancel is not None and not cancel.is_set():
-            self._watch_cancel(run_id, cancel)
+            self._watch_cancel(run_id, flag, cancel)
 
-    def _watch_cancel(self, run_id: str, cancel: threading.Event) -> None:
+    def _watch_cancel(self, run_id: str, flag: str | None, cancel: threading.Event) -> None:
         """On every heartbeat of a busy device: did ``pomar cancel`` flag its run? Then ask
         the device to stop (``RunRequest.cancel``); it stops where it can."""
-        if self.liveness.run_flag(run_id) == RUN_CANCELLED:
+        if flag == RUN_CANCELLED:
             log.warning("run %s cancelled: asking %s to stop", run_id, self.device_udid)
             cancel.set()
 

@@ -10,6 +10,7 @@ of the pool up to ``max_attempts``; model failures are results and never retried
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -22,6 +23,7 @@ from orchestrator.routing import expand_job, plan_runs, target_of
 from orchestrator.store import JobStore, RunRecord
 from pomar_core.artifacts import ArtifactStore
 from pomar_core.celery_app import device_queue, send_run
+from pomar_core.errors import UsageError
 from pomar_core.leases import RUN_CANCELLED, RUN_DONE, Liveness
 from pomar_core.wire import (
     DeviceInfo,
@@ -45,6 +47,8 @@ NO_DEVICE = DeviceInfo(
 """The device of a result the coordinator writes itself (a run no device ever ran)."""
 
 _PRIORITY_CACHE = 10_000
+_JOB_CACHE = 1_000
+"""Jobs kept for recording: a sweep's jobs are recorded at once; older ones are re-read."""
 
 
 class Coordinator:
@@ -75,6 +79,9 @@ class Coordinator:
         """Job priority by job id: every dispatch of a run (retries too) carries its job's."""
         self._submitters: dict[str, str] = {}
         """Submitter by job id, for staggering (bounded like ``_priorities``)."""
+        self._lock = threading.Lock()
+        self._jobs: dict[str, JobSpec] = {}
+        """Jobs by id, oldest first (bounded by ``_JOB_CACHE``)."""
         self.on_recorded: list[Callable[[RunResult, JobSpec], None]] = []
         """Called with each recorded result and its job (the localiser listens here)."""
 
@@ -84,18 +91,22 @@ class Coordinator:
         """Save the job and its runs, then enqueue them. The store is written first, so a
         broker that loses a message cannot lose a run. ``devices`` pins the job to exactly
         those devices (embedded); otherwise its selector is resolved against the farm."""
+        live = self._live()
         if devices is not None:
             runs = expand_job(job, devices)
         else:
-            runs = plan_runs(job, self.known_devices())
-        live = self._live()
+            runs = plan_runs(job, self.known_devices(live))
         priorities = self._staggered(job, runs, live)
         self.store.add_job(job, runs)
         self._remember_priority(job.job_id, job.priority)
-        for spec, _ in runs:
-            record = self.store.get_run(spec.run_id)
-            if record is not None:
-                self.dispatch(record, live=live, priority=priorities.get(spec.run_id))
+        self._remember_job(job)
+        now = datetime.now(UTC)
+        for spec, queue in runs:
+            # As the store now holds it: no read back per run.
+            record = RunRecord(
+                spec=spec, status=RunStatus.QUEUED, queue=queue, created_at=now, updated_at=now
+            )
+            self.dispatch(record, live=live, priority=priorities.get(spec.run_id))
         return [spec for spec, _ in runs]
 
     def _staggered(
@@ -106,7 +117,7 @@ class Coordinator:
         if job.priority < ON_DEMAND_FLOOR:
             return {}
         queues = {q for _, q in runs}
-        queued = [r for r in self.store.unfinished_runs() if r.queue in queues]
+        queued = self.store.unfinished_runs(queues)
         for job_id in {r.spec.job_id for r in queued} - self._submitters.keys():
             self._submitters[job_id] = submitter_of(self.store.get_job(job_id))
         devices = {q: max(1, len(self._takers(q, live))) for q in queues}
@@ -114,10 +125,11 @@ class Coordinator:
         self._submitters[job.job_id] = submitter_of(job)
         return stagger(job, runs, waiting, devices)
 
-    def known_devices(self) -> list[DeviceInfo]:
-        """Devices live now or ever seen, live ones first (their facts are fresher)."""
+    def known_devices(self, live: dict[str, Heartbeat] | None = None) -> list[DeviceInfo]:
+        """Devices live now (``live``, or read now) or ever seen; a live device's facts are
+        its heartbeat's (they are fresher)."""
         known = {d.udid: d for d in (r.info for r in self.store.list_devices())}
-        known.update({u: hb.info for u, hb in self._live().items()})
+        known.update({u: hb.info for u, hb in (self._live() if live is None else live).items()})
         return list(known.values())
 
     def dispatch(
@@ -202,31 +214,32 @@ class Coordinator:
             log.info("run %s started on %s but is not queued; ignoring", run_id, device_udid)
 
     def record(self, result: RunResult) -> None:
-        record = self.store.get_run(result.run_id)
-        if record is None:
-            log.warning("result for unknown run %s ignored", result.run_id)
-            return
-        if record.status.finished:
-            log.info("result for run %s ignored: already %s", result.run_id, record.status.value)
-            return
-        if result.attempt != record.attempt:
-            log.info(
-                "result of attempt %d of run %s ignored: attempt %d is current",
-                result.attempt,
-                result.run_id,
-                record.attempt,
-            )
-            return
+        """Judge and record ``result`` once. The common case costs one cached job lookup and
+        one conditional UPDATE; the run is read only to retry it or to say why a result was
+        ignored (the UPDATE refuses unknown, finished and superseded runs by itself)."""
         if result.status.is_infrastructure_failure:
+            record = self.store.get_run(result.run_id)
+            if record is None:
+                log.warning("result for unknown run %s ignored", result.run_id)
+                return
+            if not self._current(record, result):
+                return
             why = f"attempt {result.attempt} {result.status.value} on {result.device.udid}"
             if result.error:
                 why += f": {result.error}"
             if self.retry(record, why, avoid=result.device.udid):
                 return
-        job = self.store.get_job(result.job_id)
+        job = self._job(result.job_id)
+        if job is None:
+            log.warning("result for unknown run %s ignored", result.run_id)
+            return
         judged = judge(mark_hot(result), job, self.artifacts)
         if not self.store.record_result(judged):
-            log.info("result for run %s was recorded concurrently; ignoring", result.run_id)
+            record = self.store.get_run(result.run_id)
+            if record is None:
+                log.warning("result for unknown run %s ignored", result.run_id)
+            elif self._current(record, result):
+                log.info("result for run %s was recorded concurrently; ignoring", result.run_id)
             return
         self._done(result.run_id)
         for listener in self.on_recorded:
@@ -234,6 +247,40 @@ class Coordinator:
                 listener(judged, job)
             except Exception:  # the result is recorded; a listener's bug must not undo that
                 log.exception("after recording run %s", result.run_id)
+
+    @staticmethod
+    def _current(record: RunRecord, result: RunResult) -> bool:
+        """Is ``result`` for the attempt in flight of an unfinished run? Logs why not."""
+        if record.status.finished:
+            log.info("result for run %s ignored: already %s", result.run_id, record.status.value)
+            return False
+        if result.attempt != record.attempt:
+            log.info(
+                "result of attempt %d of run %s ignored: attempt %d is current",
+                result.attempt,
+                result.run_id,
+                record.attempt,
+            )
+            return False
+        return True
+
+    def _job(self, job_id: str) -> JobSpec | None:
+        """The job (jobs never change once submitted, so they are cached), or None."""
+        with self._lock:
+            found = self._jobs.get(job_id)
+        if found is None:
+            try:
+                found = self.store.get_job(job_id)
+            except UsageError:
+                return None
+            self._remember_job(found)
+        return found
+
+    def _remember_job(self, job: JobSpec) -> None:
+        with self._lock:  # the results worker records while a sweep thread submits
+            if len(self._jobs) >= _JOB_CACHE:
+                self._jobs.pop(next(iter(self._jobs)))  # the oldest: jobs finish in order
+            self._jobs[job.job_id] = job
 
     def retry(self, record: RunRecord, why: str, *, avoid: str | None = None) -> bool:
         """Requeue ``record`` as its next attempt; False (nothing done) when out of attempts."""

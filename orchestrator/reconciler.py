@@ -16,7 +16,7 @@ import time
 from datetime import UTC, datetime
 
 from orchestrator.coordinator import Coordinator
-from orchestrator.store import DeviceRecord, JobStore, RunRecord
+from orchestrator.store import DeviceRecord, JobStore, RunRecord, RunState
 from pomar_core.errors import InfrastructureError
 from pomar_core.leases import Liveness
 from pomar_core.wire import DeviceState, Heartbeat, RunStatus
@@ -47,13 +47,31 @@ class Reconciler:
         self._saved: dict[str, tuple[DeviceState, str | None, float]] = {}
 
     def tick(self) -> None:
-        """One pass over devices and unfinished runs."""
+        """One pass over devices and unfinished runs. A run in flight costs a row of one
+        narrow query and a key of one MGET; only runs that need something are read whole."""
         live = self._with_grace(self.liveness.live())
         known = self._sync_devices(live)
-        for record in self.store.unfinished_runs():
-            if record.status is RunStatus.RUNNING:
-                self._check_running(record, live, known)
-            elif self.liveness.run_flag(record.run_id) != str(record.attempt):
+        states = self.store.unfinished_states()
+        queued = [s.run_id for s in states if s.status is RunStatus.QUEUED]
+        flags = self.liveness.run_flags(queued)
+        lost: dict[str, str] = {}
+        undispatched: set[str] = set()
+        for state in states:
+            if state.status is RunStatus.RUNNING:
+                why = self._why_lost(state, live)
+                if why is not None:
+                    lost[state.run_id] = why
+            elif flags.get(state.run_id) != str(state.attempt):
+                undispatched.add(state.run_id)
+        if not lost and not undispatched:
+            return
+        attempts = {s.run_id: (s.status, s.attempt) for s in states}
+        for record in self.store.get_runs(lost.keys() | undispatched):
+            if (record.status, record.attempt) != attempts[record.run_id]:
+                continue  # it moved since the states were read; the next tick sees it anew
+            if record.run_id in lost:
+                self._retry_lost(record, lost[record.run_id], known)
+            else:
                 self.coordinator.dispatch(record, live=live)
 
     def run(self, stop: threading.Event, interval_s: float = 1.0) -> None:
@@ -81,17 +99,18 @@ class Reconciler:
                     del self._seen[udid]
         return grace
 
-    def _check_running(
-        self, record: RunRecord, live: dict[str, Heartbeat], known: dict[str, DeviceRecord]
-    ) -> None:
-        udid = record.device_udid or "?"
+    def _why_lost(self, state: RunState, live: dict[str, Heartbeat]) -> str | None:
+        """Why a running run's device no longer runs it, or None while it does."""
+        udid = state.device_udid or "?"
         beat = live.get(udid)
         if beat is None:
-            why = f"attempt {record.attempt} device_lost: {udid} stopped heartbeating"
-        elif beat.run_id != record.run_id and self._age(record) > self._patience(beat, record):
-            why = f"attempt {record.attempt} device_lost: {udid} is no longer running it"
-        else:
-            return
+            return f"attempt {state.attempt} device_lost: {udid} stopped heartbeating"
+        if beat.run_id != state.run_id and self._age(state) > self._patience(beat, state):
+            return f"attempt {state.attempt} device_lost: {udid} is no longer running it"
+        return None
+
+    def _retry_lost(self, record: RunRecord, why: str, known: dict[str, DeviceRecord]) -> None:
+        udid = record.device_udid or "?"
         if not self.coordinator.retry(record, why, avoid=udid):
             device = known[udid].info if udid in known else None
             self.coordinator.fail(record, RunStatus.DEVICE_LOST, why, device=device)
@@ -99,6 +118,7 @@ class Reconciler:
     def _sync_devices(self, live: dict[str, Heartbeat]) -> dict[str, DeviceRecord]:
         now = time.monotonic()
         known = {d.info.udid: d for d in self.store.list_devices()}
+        changes: list[DeviceRecord] = []
         for udid, beat in live.items():
             saved = self._saved.get(udid)
             changed = saved is None or saved[:2] != (beat.state, beat.run_id)
@@ -112,19 +132,21 @@ class Reconciler:
                     first_seen=beat.at,
                     last_seen=beat.at,
                 )
-                self.store.save_device(record)
-                known[udid] = record
+                changes.append(record)
                 self._saved[udid] = (beat.state, beat.run_id, now)
         for udid, device in known.items():
             if udid not in live and device.state is not DeviceState.LOST:
                 log.warning("device %s stopped heartbeating: marked lost", udid)
                 lost = device.model_copy(update={"state": DeviceState.LOST, "current_run": None})
-                self.store.save_device(lost)
-                known[udid] = lost
+                changes.append(lost)
                 self._saved.pop(udid, None)
+        # One transaction for the whole farm's changes (a thousand phones change every run).
+        self.store.save_devices(changes)
+        for record in changes:
+            known[record.info.udid] = record
         return known
 
-    def _patience(self, beat: Heartbeat, record: RunRecord) -> float:
+    def _patience(self, beat: Heartbeat, record: RunState) -> float:
         """How long a device may say it is not running ``record`` before it is retried. A
         device that says it finished it has a result in the results queue, which a busy or
         restarted coordinator may not have read yet: give that result much longer."""
@@ -132,7 +154,7 @@ class Reconciler:
             return 10 * self.stale_after_s
         return self.stale_after_s
 
-    def _age(self, record: RunRecord) -> float:
+    def _age(self, record: RunState) -> float:
         # Measured from our own start too: a restarted coordinator first drains the backlog.
         since = max(record.updated_at, self._started)
         return (datetime.now(UTC) - since).total_seconds()

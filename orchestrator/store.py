@@ -8,6 +8,7 @@ SQLAlchemy, migrated by Alembic) and ``orchestrator/stores/memory.py`` (tests).
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -47,6 +48,18 @@ class RunRecord(WireModel):
     @property
     def attempt(self) -> int:
         return self.spec.attempt
+
+
+class RunState(WireModel):
+    """What the reconciler checks of an unfinished run every tick: its columns, not its spec,
+    so that thousands of runs in flight cost one narrow query rather than thousands of parses."""
+
+    run_id: str
+    status: RunStatus
+    attempt: int
+    queue: str
+    device_udid: str | None = None
+    updated_at: datetime
 
 
 class DeviceRecord(WireModel):
@@ -94,8 +107,17 @@ class JobStore(Protocol):
 
     def get_run(self, run_id: str) -> RunRecord | None: ...
 
-    def unfinished_runs(self) -> list[RunRecord]:
-        """Every queued or running run, oldest first: what the reconciler watches."""
+    def get_runs(self, run_ids: Collection[str]) -> list[RunRecord]:
+        """The runs of those ids that exist, oldest first."""
+        ...
+
+    def unfinished_runs(self, queues: Collection[str] | None = None) -> list[RunRecord]:
+        """Every queued or running run (only those routed to ``queues``, if given), oldest
+        first."""
+        ...
+
+    def unfinished_states(self) -> list[RunState]:
+        """Every queued or running run's state, oldest first: what the reconciler watches."""
         ...
 
     def mark_running(self, run_id: str, device_udid: str, attempt: int | None = None) -> bool:
@@ -128,6 +150,10 @@ class JobStore(Protocol):
 
     def save_device(self, device: DeviceRecord) -> None:
         """Insert or update a device by udid (``first_seen`` of an existing row is kept)."""
+        ...
+
+    def save_devices(self, devices: Sequence[DeviceRecord]) -> None:
+        """``save_device`` for each, in one transaction."""
         ...
 
     def list_devices(self) -> list[DeviceRecord]:

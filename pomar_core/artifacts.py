@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import threading
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -16,6 +17,12 @@ import numpy as np
 import numpy.typing as npt
 
 CHUNK = 1 << 20
+
+NPY_LOCK = threading.Lock()
+"""Held while numpy parses ``.npy`` headers. numpy reads them with ``ast.literal_eval``, and
+CPython 3.11's AST state is shared between threads (python/cpython#106905): an agent loading
+inputs on many device threads at once failed with "AST constructor recursion depth mismatch".
+"""
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -66,7 +73,7 @@ def save_arrays(store: ArtifactStore, arrays: dict[str, npt.NDArray[np.generic]]
 
 def load_arrays(store: ArtifactStore, sha256: str) -> dict[str, npt.NDArray[np.generic]]:
     """Load an ``.npz`` artifact with pickles disabled."""
-    with np.load(store.local_path(sha256), allow_pickle=False) as npz:
+    with NPY_LOCK, np.load(store.local_path(sha256), allow_pickle=False) as npz:
         return {name: npz[name] for name in npz.files}
 
 
@@ -80,7 +87,8 @@ def save_array(store: ArtifactStore, array: npt.NDArray[np.generic]) -> str:
 
 
 def load_array(store: ArtifactStore, sha256: str) -> npt.NDArray[np.generic]:
-    arr: npt.NDArray[np.generic] = np.load(store.local_path(sha256), allow_pickle=False)
+    with NPY_LOCK:
+        arr: npt.NDArray[np.generic] = np.load(store.local_path(sha256), allow_pickle=False)
     return arr
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -52,6 +53,22 @@ class Liveness(Protocol):
         ...
 
     def run_flag(self, run_id: str) -> str | None: ...
+
+    def run_flags(self, run_ids: Sequence[str]) -> dict[str, str]:
+        """The flags of those of ``run_ids`` that have one (one round trip per thousand)."""
+        ...
+
+    def check_in(self, udid: str, owner: str, ttl_s: float, run_id: str) -> tuple[bool, str | None]:
+        """``acquire`` and ``run_flag`` in one round trip: what an agent asks before a run."""
+        ...
+
+    def renew(self, heartbeat: Heartbeat, owner: str, ttl_s: float) -> str | None:
+        """Renew the lease, ``beat``, and return the flag of the heartbeat's run (None without
+        one), in one round trip: a served device's heartbeat."""
+        ...
+
+
+_FLAGS_PER_MGET = 1000
 
 
 class RedisLiveness:
@@ -113,6 +130,41 @@ class RedisLiveness:
         value = self._call(lambda r: r.get(f"pomar:run:{run_id}"))
         return None if value is None else bytes(value).decode()
 
+    def run_flags(self, run_ids: Sequence[str]) -> dict[str, str]:
+        ids = list(run_ids)
+        flags: dict[str, str] = {}
+        for i in range(0, len(ids), _FLAGS_PER_MGET):
+            chunk = ids[i : i + _FLAGS_PER_MGET]
+            values = self._call(lambda r, c=chunk: r.mget([f"pomar:run:{x}" for x in c]))
+            pairs = zip(chunk, values, strict=True)
+            flags.update((k, bytes(v).decode()) for k, v in pairs if v is not None)
+        return flags
+
+    def check_in(self, udid: str, owner: str, ttl_s: float, run_id: str) -> tuple[bool, str | None]:
+        def ask(r: Any) -> list[Any]:
+            pipe = r.pipeline(transaction=False)
+            pipe.eval(self._RENEW, 1, f"pomar:lease:{udid}", owner, _ms(ttl_s))
+            pipe.get(f"pomar:run:{run_id}")
+            return list(pipe.execute())
+
+        leased, flag = self._call(ask)
+        return bool(leased), None if flag is None else bytes(flag).decode()
+
+    def renew(self, heartbeat: Heartbeat, owner: str, ttl_s: float) -> str | None:
+        udid, run_id = heartbeat.info.udid, heartbeat.run_id
+
+        def send(r: Any) -> list[Any]:
+            pipe = r.pipeline(transaction=False)
+            pipe.eval(self._RENEW, 1, f"pomar:lease:{udid}", owner, _ms(ttl_s))
+            pipe.set(f"pomar:hb:{udid}", heartbeat.model_dump_json(), px=_ms(ttl_s))
+            if run_id is not None:
+                pipe.get(f"pomar:run:{run_id}")
+            return list(pipe.execute())
+
+        replies = self._call(send)
+        flag = replies[2] if run_id is not None else None
+        return None if flag is None else bytes(flag).decode()
+
     def close(self) -> None:
         self._redis.close()
 
@@ -170,6 +222,18 @@ class MemoryLiveness:
     def run_flag(self, run_id: str) -> str | None:
         with self._lock:
             return self._runs.get(run_id)
+
+    def run_flags(self, run_ids: Sequence[str]) -> dict[str, str]:
+        with self._lock:
+            return {r: self._runs[r] for r in run_ids if r in self._runs}
+
+    def check_in(self, udid: str, owner: str, ttl_s: float, run_id: str) -> tuple[bool, str | None]:
+        return self.acquire(udid, owner, ttl_s), self.run_flag(run_id)
+
+    def renew(self, heartbeat: Heartbeat, owner: str, ttl_s: float) -> str | None:
+        self.acquire(heartbeat.info.udid, owner, ttl_s)
+        self.beat(heartbeat, ttl_s)
+        return None if heartbeat.run_id is None else self.run_flag(heartbeat.run_id)
 
     def clear_runs(self) -> None:
         """Forget every run flag, as a restarted Redis would."""

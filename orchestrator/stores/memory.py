@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 
-from orchestrator.store import DeviceRecord, RunRecord, Schedule
+from orchestrator.store import DeviceRecord, RunRecord, RunState, Schedule
 from pomar_core.errors import UsageError
 from pomar_core.wire import JobSpec, Localisation, RunResult, RunSpec, RunStatus
 
@@ -54,12 +55,37 @@ class MemoryJobStore:
         with self._lock:
             return self._runs.get(run_id)
 
-    def unfinished_runs(self) -> list[RunRecord]:
+    def get_runs(self, run_ids: Collection[str]) -> list[RunRecord]:
+        with self._lock:
+            found = (self._runs[i] for i in set(run_ids) if i in self._runs)
+            return sorted(found, key=lambda r: (r.created_at, r.run_id))
+
+    def unfinished_runs(self, queues: Collection[str] | None = None) -> list[RunRecord]:
+        return self._unfinished(queues)
+
+    def _unfinished(self, queues: Collection[str] | None) -> list[RunRecord]:
         with self._lock:
             return sorted(
-                (r for r in self._runs.values() if not r.status.finished),
+                (
+                    r
+                    for r in self._runs.values()
+                    if not r.status.finished and (queues is None or r.queue in queues)
+                ),
                 key=lambda r: (r.created_at, r.run_id),
             )
+
+    def unfinished_states(self) -> list[RunState]:
+        return [
+            RunState(
+                run_id=r.run_id,
+                status=r.status,
+                attempt=r.attempt,
+                queue=r.queue,
+                device_udid=r.device_udid,
+                updated_at=r.updated_at,
+            )
+            for r in self._unfinished(None)
+        ]
 
     def mark_running(self, run_id: str, device_udid: str, attempt: int | None = None) -> bool:
         with self._lock:
@@ -145,6 +171,10 @@ class MemoryJobStore:
             if old is not None:
                 device = device.model_copy(update={"first_seen": old.first_seen})
             self._devices[device.info.udid] = device
+
+    def save_devices(self, devices: Sequence[DeviceRecord]) -> None:
+        for device in devices:
+            self.save_device(device)
 
     def list_devices(self) -> list[DeviceRecord]:
         with self._lock:

@@ -8,9 +8,12 @@ coordinator`` (:func:`migrate`), and a store that is behind says so instead of f
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 from sqlalchemy import (
     DateTime,
@@ -26,11 +29,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 from orchestrator import migrations
-from orchestrator.store import DeviceRecord, RunRecord, Schedule
+from orchestrator.store import DeviceRecord, RunRecord, RunState, Schedule
 from pomar_core.errors import StoreError, UsageError
 from pomar_core.wire import (
     DeviceInfo,
@@ -44,6 +47,34 @@ from pomar_core.wire import (
 
 _FINAL = [s.value for s in RunStatus if s.finished]
 _UNFINISHED = [RunStatus.QUEUED.value, RunStatus.RUNNING.value]
+_CHUNK = 500
+"""Ids per ``IN (...)``: well under every database's bound-parameter limit."""
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def _reconnecting(method: Callable[_P, _T]) -> Callable[_P, _T]:
+    """Retry once when the pooled connection turned out to be dead (the database restarted).
+
+    Connections are not pinged on every checkout (``pool_pre_ping`` costs a round trip per
+    store call, a third of a recorded run's); instead a dead one fails its first statement,
+    SQLAlchemy invalidates the pool, and the call runs again on a fresh connection. Only
+    failures that invalidated the connection are retried, so a statement that failed on its
+    own merits is never sent twice.
+    """
+
+    @functools.wraps(method)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        try:
+            return method(*args, **kwargs)
+        except StoreError as exc:
+            cause = exc.__cause__
+            if not (isinstance(cause, DBAPIError) and cause.connection_invalidated):
+                raise
+            return method(*args, **kwargs)
+
+    return wrapper
 
 
 def _now() -> datetime:
@@ -162,6 +193,7 @@ class SqlJobStore:
     def close(self) -> None:
         self.engine.dispose()
 
+    @_reconnecting
     def add_job(self, job: JobSpec, runs: list[tuple[RunSpec, str]]) -> None:
         now = _now()
         with self._guard(), self._session.begin() as s:
@@ -190,6 +222,7 @@ class SqlJobStore:
                     )
                 )
 
+    @_reconnecting
     def get_job(self, job_id: str) -> JobSpec:
         with self._guard(), self._session() as s:
             row = s.get(JobRow, job_id)
@@ -200,30 +233,72 @@ class SqlJobStore:
                 )
             return JobSpec.model_validate_json(row.spec_json)
 
+    @_reconnecting
     def list_jobs(self, limit: int = 50) -> list[JobSpec]:
         with self._guard(), self._session() as s:
             rows = s.scalars(select(JobRow).order_by(JobRow.created_at.desc()).limit(limit))
             return [JobSpec.model_validate_json(r.spec_json) for r in rows]
 
+    @_reconnecting
     def list_runs(self, job_id: str) -> list[RunRecord]:
         with self._guard(), self._session() as s:
             rows = s.scalars(select(RunRow).where(RunRow.job_id == job_id).order_by(RunRow.run_id))
             return [_record(r) for r in rows]
 
+    @_reconnecting
     def get_run(self, run_id: str) -> RunRecord | None:
         with self._guard(), self._session() as s:
             row = s.get(RunRow, run_id)
             return _record(row) if row else None
 
-    def unfinished_runs(self) -> list[RunRecord]:
+    @_reconnecting
+    def get_runs(self, run_ids: Collection[str]) -> list[RunRecord]:
+        ids = sorted(set(run_ids))
+        found: list[RunRecord] = []
         with self._guard(), self._session() as s:
-            rows = s.scalars(
-                select(RunRow)
+            for i in range(0, len(ids), _CHUNK):
+                rows = s.scalars(select(RunRow).where(RunRow.run_id.in_(ids[i : i + _CHUNK])))
+                found += [_record(r) for r in rows]
+        return sorted(found, key=lambda r: (r.created_at, r.run_id))
+
+    @_reconnecting
+    def unfinished_runs(self, queues: Collection[str] | None = None) -> list[RunRecord]:
+        query = select(RunRow).where(RunRow.status.in_(_UNFINISHED))
+        if queues is not None:
+            query = query.where(RunRow.queue.in_(sorted(queues)))
+        with self._guard(), self._session() as s:
+            rows = s.scalars(query.order_by(RunRow.created_at, RunRow.run_id))
+            return [_record(r) for r in rows]
+
+    @_reconnecting
+    def unfinished_states(self) -> list[RunState]:
+        columns = (
+            RunRow.run_id,
+            RunRow.status,
+            RunRow.attempt,
+            RunRow.queue,
+            RunRow.device_udid,
+            RunRow.updated_at,
+        )
+        with self._guard(), self._session() as s:
+            rows = s.execute(
+                select(*columns)
                 .where(RunRow.status.in_(_UNFINISHED))
                 .order_by(RunRow.created_at, RunRow.run_id)
             )
-            return [_record(r) for r in rows]
+            return [
+                RunState(
+                    run_id=run_id,
+                    status=RunStatus(status),
+                    attempt=attempt,
+                    queue=queue,
+                    device_udid=udid,
+                    updated_at=_aware(updated),
+                )
+                for run_id, status, attempt, queue, udid, updated in rows
+            ]
 
+    @_reconnecting
     def mark_running(self, run_id: str, device_udid: str, attempt: int | None = None) -> bool:
         where = [RunRow.run_id == run_id, RunRow.status == RunStatus.QUEUED.value]
         if attempt is not None:
@@ -240,6 +315,7 @@ class SqlJobStore:
             )
             return bool(done.rowcount)  # type: ignore[attr-defined]
 
+    @_reconnecting
     def record_result(self, result: RunResult) -> bool:
         # One conditional UPDATE: concurrent duplicate deliveries cannot both win, and a late
         # result of a superseded attempt cannot overwrite the retry.
@@ -260,6 +336,7 @@ class SqlJobStore:
             )
             return bool(done.rowcount)  # type: ignore[attr-defined]
 
+    @_reconnecting
     def attach_localisation(self, run_id: str, localisation: Localisation) -> bool:
         with self._guard(), self._session.begin() as s:
             row = s.execute(
@@ -273,6 +350,7 @@ class SqlJobStore:
             ).model_dump_json()
             return True
 
+    @_reconnecting
     def requeue(self, spec: RunSpec, queue: str, detail: str | None = None) -> bool:
         with self._guard(), self._session.begin() as s:
             done = s.execute(
@@ -294,6 +372,7 @@ class SqlJobStore:
             )
             return bool(done.rowcount)  # type: ignore[attr-defined]
 
+    @_reconnecting
     def set_waiting(self, run_id: str, detail: str | None, deadline_at: datetime | None) -> bool:
         with self._guard(), self._session.begin() as s:
             done = s.execute(
@@ -303,6 +382,7 @@ class SqlJobStore:
             )
             return bool(done.rowcount)  # type: ignore[attr-defined]
 
+    @_reconnecting
     def cancel_job(self, job_id: str) -> int:
         with self._guard(), self._session.begin() as s:
             done = s.execute(
@@ -313,16 +393,30 @@ class SqlJobStore:
             return int(done.rowcount)  # type: ignore[attr-defined]
 
     def save_device(self, device: DeviceRecord) -> None:
-        with self._guard(), self._session.begin() as s:
-            row = s.get(DeviceRow, device.info.udid)
-            if row is None:
-                row = DeviceRow(udid=device.info.udid, first_seen=device.first_seen)
-                s.add(row)
-            row.info_json = device.info.model_dump_json()
-            row.state = device.state.value
-            row.current_run = device.current_run
-            row.last_seen = device.last_seen
+        self.save_devices([device])
 
+    @_reconnecting
+    def save_devices(self, devices: Sequence[DeviceRecord]) -> None:
+        if not devices:
+            return
+        udids = sorted({d.info.udid for d in devices})
+        with self._guard(), self._session.begin() as s:
+            rows: dict[str, DeviceRow] = {}
+            for i in range(0, len(udids), _CHUNK):
+                chunk = select(DeviceRow).where(DeviceRow.udid.in_(udids[i : i + _CHUNK]))
+                rows.update((r.udid, r) for r in s.scalars(chunk))
+            for device in devices:
+                row = rows.get(device.info.udid)
+                if row is None:
+                    row = DeviceRow(udid=device.info.udid, first_seen=device.first_seen)
+                    s.add(row)
+                    rows[device.info.udid] = row
+                row.info_json = device.info.model_dump_json()
+                row.state = device.state.value
+                row.current_run = device.current_run
+                row.last_seen = device.last_seen
+
+    @_reconnecting
     def list_devices(self) -> list[DeviceRecord]:
         with self._guard(), self._session() as s:
             rows = s.scalars(select(DeviceRow).order_by(DeviceRow.udid))
@@ -337,6 +431,7 @@ class SqlJobStore:
                 for r in rows
             ]
 
+    @_reconnecting
     def save_schedule(self, schedule: Schedule) -> None:
         matrix = {
             "models": schedule.models,
@@ -354,6 +449,7 @@ class SqlJobStore:
             row.matrix_json = json.dumps(matrix)
             row.last_fired_at = schedule.last_fired_at
 
+    @_reconnecting
     def list_schedules(self) -> list[Schedule]:
         with self._guard(), self._session() as s:
             rows = s.scalars(select(ScheduleRow).order_by(ScheduleRow.name))
@@ -375,11 +471,13 @@ class SqlJobStore:
                 )
             return out
 
+    @_reconnecting
     def delete_schedule(self, name: str) -> bool:
         with self._guard(), self._session.begin() as s:
             done = s.execute(delete(ScheduleRow).where(ScheduleRow.name == name))
             return bool(done.rowcount)  # type: ignore[attr-defined]
 
+    @_reconnecting
     def mark_fired(self, name: str, at: datetime) -> None:
         with self._guard(), self._session.begin() as s:
             s.execute(
@@ -432,7 +530,7 @@ def _make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url)  # no pool_pre_ping: see _reconnecting
 
 
 def _safe(url: str) -> str:

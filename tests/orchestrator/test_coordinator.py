@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 
 import pytest
@@ -14,6 +14,7 @@ from orchestrator import coordinator as coordinator_module
 from orchestrator.coordinator import Coordinator
 from orchestrator.reconciler import Reconciler
 from orchestrator.routing import plan_runs
+from orchestrator.store import RunRecord
 from orchestrator.stores.memory import MemoryJobStore
 from pomar_core.artifact_stores.memory import MemoryArtifactStore
 from pomar_core.celery_app import broker_priority, make_app
@@ -360,3 +361,75 @@ def test_a_run_its_device_no_longer_runs_is_retried_unless_its_result_is_on_the_
         finished.run_id: (RunStatus.RUNNING, 1),
         forgotten.run_id: (RunStatus.QUEUED, 2),
     }
+
+
+class CountingStore(MemoryJobStore):
+    """Counts the reads of whole runs and jobs that the farm's hot paths make."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: dict[str, int] = {}
+
+    def _count(self, name: str) -> None:
+        self.reads[name] = self.reads.get(name, 0) + 1
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        self._count("get_run")
+        return super().get_run(run_id)
+
+    def get_runs(self, run_ids: Collection[str]) -> list[RunRecord]:
+        self._count("get_runs")
+        return super().get_runs(run_ids)
+
+    def unfinished_runs(self, queues: Collection[str] | None = None) -> list[RunRecord]:
+        self._count("unfinished_runs")
+        return super().unfinished_runs(queues)
+
+    def get_job(self, job_id: str) -> JobSpec:
+        self._count("get_job")
+        return super().get_job(job_id)
+
+
+def test_submitting_and_recording_read_no_run_back_and_each_job_at_most_once(
+    app: Celery, liveness: MemoryLiveness, sent: Sent, beat: Beat
+) -> None:
+    store = CountingStore()
+    coord = Coordinator(store, MemoryArtifactStore(), app, liveness, wait_s=60)
+    a = _iphone("a")
+    beat(a)
+    specs = coord.submit(_job(DeviceSelector(device_ids=("a",)), tuple(ComputeUnit)))
+    assert len(sent) == 4
+    assert store.reads == {"unfinished_runs": 1}  # what else waits on its queues (fairness)
+    for spec in specs:
+        coord.run_started(spec.run_id, "a", 1)
+        coord.record(_result(spec, a, RunStatus.PASSED))
+    # The job was cached at submit, and the UPDATE refuses stale results by itself.
+    assert store.reads == {"unfinished_runs": 1}
+    assert all(r.status is RunStatus.PASSED for r in store.list_runs(specs[0].job_id))
+
+    fresh = Coordinator(store, MemoryArtifactStore(), app, liveness, wait_s=60)
+    fresh.record(_result(specs[0], a, RunStatus.PASSED))  # a duplicate, after a restart
+    # The run is read only to say why the duplicate is ignored.
+    assert store.reads == {"unfinished_runs": 1, "get_job": 1, "get_run": 1}
+
+
+def test_a_reconciler_tick_reads_no_run_whole_while_all_are_in_flight(
+    app: Celery, liveness: MemoryLiveness, sent: Sent, beat: Beat
+) -> None:
+    store = CountingStore()
+    coord = Coordinator(store, MemoryArtifactStore(), app, liveness, wait_s=60)
+    a = _iphone("a")
+    beat(a)
+    running, *queued = coord.submit(_job(DeviceSelector(pools=("iPhone15,2",)), tuple(ComputeUnit)))
+    coord.run_started(running.run_id, "a", 1)
+    beat(a, DeviceState.BUSY, running.run_id)
+    store.reads.clear()
+    reconciler = Reconciler(coord, liveness)
+    reconciler.tick()
+    assert store.reads == {}
+    assert len(sent) == 4
+
+    liveness.set_run(queued[0].run_id, "")  # this one's message was lost with its flag
+    reconciler.tick()
+    assert store.reads == {"get_runs": 1}
+    assert sent[-1] == (queued[0].run_id, 1, "pomar.pool.iPhone15,2")

@@ -7,6 +7,7 @@ import io
 import numpy as np
 import numpy.typing as npt
 
+from pomar_core.artifacts import NPY_LOCK
 from pomar_core.errors import ProtocolError
 
 
@@ -20,7 +21,8 @@ def to_npy_bytes(array: npt.NDArray[np.generic]) -> bytes:
 
 def from_npy_bytes(data: bytes, *, name: str = "tensor") -> npt.NDArray[np.generic]:
     try:
-        array: npt.NDArray[np.generic] = np.load(io.BytesIO(data), allow_pickle=False)
+        with NPY_LOCK:  # the agent pulls outputs of several phones at once
+            array: npt.NDArray[np.generic] = np.load(io.BytesIO(data), allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         raise ProtocolError(f"{name}: not a valid .npy file ({exc})") from exc
     return array

@@ -198,3 +198,70 @@ def test_schedules_are_saved_listed_fired_and_removed(store: JobStore) -> None:
     assert found == [schedule.model_copy(update={"last_fired_at": now + timedelta(days=1)})]
     assert store.delete_schedule(name)
     assert not store.delete_schedule(name)
+
+
+def test_unfinished_runs_by_queue_and_their_states_match_the_records(store: JobStore) -> None:
+    job = _job(uuid.uuid4().hex)
+    here, there, running, done = (_run(job, n) for n in (1, 2, 3, 4))
+    here_q, there_q = f"pomar.pool.{uuid.uuid4().hex[:6]}", f"pomar.pool.{uuid.uuid4().hex[:6]}"
+    store.add_job(job, [(here, here_q), (there, there_q), (running, here_q), (done, here_q)])
+    assert store.mark_running(running.run_id, "emulated-0", attempt=1)
+    assert store.record_result(_result(done))
+
+    assert [r.run_id for r in store.unfinished_runs([here_q])] == [here.run_id, running.run_id]
+    assert [r.run_id for r in store.unfinished_runs([there_q])] == [there.run_id]
+    mine = {r.run_id: r for r in store.unfinished_runs() if r.spec.job_id == job.job_id}
+    states = {s.run_id: s for s in store.unfinished_states() if s.run_id in mine}
+    assert set(states) == {here.run_id, there.run_id, running.run_id}
+    for run_id, state in states.items():
+        record = mine[run_id]
+        assert (state.status, state.attempt, state.queue, state.device_udid) == (
+            record.status,
+            record.attempt,
+            record.queue,
+            record.device_udid,
+        )
+        assert state.updated_at == record.updated_at
+    assert states[running.run_id].status is RunStatus.RUNNING
+
+
+def test_runs_are_read_by_id_in_bulk_and_unknown_ids_are_left_out(store: JobStore) -> None:
+    job = _job(uuid.uuid4().hex)
+    specs = [_run(job, n) for n in range(1, 8)]
+    store.add_job(job, [(s, "q") for s in specs])
+    wanted = [specs[5].run_id, specs[1].run_id, "no-such-run", specs[5].run_id]
+    assert sorted(r.run_id for r in store.get_runs(wanted)) == sorted(
+        [specs[1].run_id, specs[5].run_id]
+    )
+    assert store.get_runs([]) == []
+
+
+def test_devices_saved_in_one_batch_keep_first_sightings(store: JobStore) -> None:
+    tag = uuid.uuid4().hex[:6]
+    infos = [
+        DeviceInfo(
+            udid=f"emulated-{tag}-{i}",
+            kind=DeviceKind.EMULATED,
+            product_type="Emulator",
+            marketing_name="e",
+        )
+        for i in range(3)
+    ]
+    first = datetime(2024, 1, 1, tzinfo=UTC)
+    later = datetime(2024, 1, 2, tzinfo=UTC)
+    store.save_device(
+        DeviceRecord(info=infos[0], state=DeviceState.IDLE, first_seen=first, last_seen=first)
+    )
+    store.save_devices(
+        [
+            DeviceRecord(info=i, state=DeviceState.BUSY, first_seen=later, last_seen=later)
+            for i in infos
+        ]
+    )
+    store.save_devices([])
+    saved = {
+        d.info.udid: d for d in store.list_devices() if d.info.udid.startswith(f"emulated-{tag}")
+    }
+    assert [saved[i.udid].state for i in infos] == [DeviceState.BUSY] * 3
+    assert saved[infos[0].udid].first_seen == first
+    assert saved[infos[1].udid].first_seen == later
