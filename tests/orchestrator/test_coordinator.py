@@ -390,13 +390,21 @@ class CountingStore(MemoryJobStore):
         return super().get_job(job_id)
 
 
-def test_submitting_and_recording_read_no_run_back_and_each_job_at_most_once(
+@pytest.fixture
+def counted(
     app: Celery, liveness: MemoryLiveness, sent: Sent, beat: Beat
-) -> None:
+) -> tuple[CountingStore, Coordinator]:
+    """A coordinator over a counting store, with iPhone "a" heartbeating."""
     store = CountingStore()
-    coord = Coordinator(store, MemoryArtifactStore(), app, liveness, wait_s=60)
+    beat(_iphone("a"))
+    return store, Coordinator(store, MemoryArtifactStore(), app, liveness, wait_s=60)
+
+
+def test_submitting_and_recording_read_no_run_back_and_each_job_at_most_once(
+    counted: tuple[CountingStore, Coordinator], app: Celery, liveness: MemoryLiveness, sent: Sent
+) -> None:
+    store, coord = counted
     a = _iphone("a")
-    beat(a)
     specs = coord.submit(_job(DeviceSelector(device_ids=("a",)), tuple(ComputeUnit)))
     assert len(sent) == 4
     assert store.reads == {"unfinished_runs": 1}  # what else waits on its queues (fairness)
@@ -414,12 +422,10 @@ def test_submitting_and_recording_read_no_run_back_and_each_job_at_most_once(
 
 
 def test_a_reconciler_tick_reads_no_run_whole_while_all_are_in_flight(
-    app: Celery, liveness: MemoryLiveness, sent: Sent, beat: Beat
+    counted: tuple[CountingStore, Coordinator], liveness: MemoryLiveness, sent: Sent, beat: Beat
 ) -> None:
-    store = CountingStore()
-    coord = Coordinator(store, MemoryArtifactStore(), app, liveness, wait_s=60)
+    store, coord = counted
     a = _iphone("a")
-    beat(a)
     running, *queued = coord.submit(_job(DeviceSelector(pools=("iPhone15,2",)), tuple(ComputeUnit)))
     coord.run_started(running.run_id, "a", 1)
     beat(a, DeviceState.BUSY, running.run_id)
