@@ -34,7 +34,9 @@ def _kill_pooled_connection(store: SqlJobStore) -> None:
         pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
     import psycopg
 
-    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test") as admin:
+    with psycopg.connect(
+        "host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True
+    ) as admin:  # autocommit: pg_stat_activity is a snapshot per transaction
         admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
