@@ -19,7 +19,7 @@ from celery import Celery
 from orchestrator.fairness import ON_DEMAND_FLOOR, stagger, submitter_of, waiting_of
 from orchestrator.history.series import mark_hot
 from orchestrator.judge import judge
-from orchestrator.routing import expand_job, plan_runs, target_of
+from orchestrator.routing import expand_job, needs_known, plan_runs, target_of
 from orchestrator.store import JobStore, RunRecord
 from pomar_core.artifacts import ArtifactStore
 from pomar_core.celery_app import device_queue, send_run
@@ -95,7 +95,8 @@ class Coordinator:
         if devices is not None:
             runs = expand_job(job, devices)
         else:
-            runs = plan_runs(job, self.known_devices(live))
+            known = self.known_devices(live) if needs_known(job.target) else []
+            runs = plan_runs(job, known)
         priorities = self._staggered(job, runs, live)
         self.store.add_job(job, runs)
         self._remember_priority(job.job_id, job.priority)
@@ -117,8 +118,8 @@ class Coordinator:
         if job.priority < ON_DEMAND_FLOOR:
             return {}
         queues = {q for _, q in runs}
-        queued = self.store.unfinished_runs(queues)
-        for job_id in {r.spec.job_id for r in queued} - self._submitters.keys():
+        queued = self.store.unfinished_states(queues)  # the columns, no spec parsed
+        for job_id in {r.job_id for r in queued} - self._submitters.keys():
             self._submitters[job_id] = submitter_of(self.store.get_job(job_id))
         devices = {q: max(1, len(self._takers(q, live))) for q in queues}
         waiting = waiting_of(submitter_of(job), queued, self._submitters)

@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
-from orchestrator.store import RunRecord
+from orchestrator.store import RunState
 from pomar_core.wire import JobSpec, RunSpec, RunStatus
 
 ON_DEMAND_FLOOR = 1
@@ -45,14 +45,14 @@ def submitter_of(job: JobSpec) -> str:
 
 
 def waiting_of(
-    submitter: str, queued: Iterable[RunRecord], submitters: Mapping[str, str]
+    submitter: str, queued: Iterable[RunState], submitters: Mapping[str, str]
 ) -> Counter[str]:
     """How many queued runs of ``submitter`` wait on each queue; ``submitters`` maps job id to
     submitter (jobs it lacks are someone else's)."""
     return Counter(
         r.queue
         for r in queued
-        if r.status is RunStatus.QUEUED and submitters.get(r.spec.job_id) == submitter
+        if r.status is RunStatus.QUEUED and submitters.get(r.job_id) == submitter
     )
 
 

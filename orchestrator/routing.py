@@ -41,6 +41,13 @@ def expand_job(job: JobSpec, devices: Sequence[DeviceInfo]) -> list[tuple[RunSpe
     return runs
 
 
+def needs_known(selector: DeviceSelector) -> bool:
+    """Does :func:`plan_runs` look at the known devices for this selector? Plain pools do
+    not (their runs go to the pools' queues), so a submit can skip reading them."""
+    filtered = selector.kinds or selector.min_os_version or selector.max_os_version
+    return bool(selector.device_ids or not selector.pools or filtered)
+
+
 def plan_runs(job: JobSpec, known: Sequence[DeviceInfo]) -> list[tuple[RunSpec, str]]:
     """Resolve the job's selector against the devices the farm has seen (live or not).
 

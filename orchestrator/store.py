@@ -55,6 +55,7 @@ class RunState(WireModel):
     so that thousands of runs in flight cost one narrow query rather than thousands of parses."""
 
     run_id: str
+    job_id: str
     status: RunStatus
     attempt: int
     queue: str
@@ -116,8 +117,9 @@ class JobStore(Protocol):
         first."""
         ...
 
-    def unfinished_states(self) -> list[RunState]:
-        """Every queued or running run's state, oldest first: what the reconciler watches."""
+    def unfinished_states(self, queues: Collection[str] | None = None) -> list[RunState]:
+        """Every queued or running run's state (only those routed to ``queues``, if given),
+        oldest first: what the reconciler watches, and fairness counts."""
         ...
 
     def mark_running(self, run_id: str, device_udid: str, attempt: int | None = None) -> bool:

@@ -74,17 +74,18 @@ class MemoryJobStore:
                 key=lambda r: (r.created_at, r.run_id),
             )
 
-    def unfinished_states(self) -> list[RunState]:
+    def unfinished_states(self, queues: Collection[str] | None = None) -> list[RunState]:
         return [
             RunState(
                 run_id=r.run_id,
+                job_id=r.spec.job_id,
                 status=r.status,
                 attempt=r.attempt,
                 queue=r.queue,
                 device_udid=r.device_udid,
                 updated_at=r.updated_at,
             )
-            for r in self._unfinished(None)
+            for r in self._unfinished(queues)
         ]
 
     def mark_running(self, run_id: str, device_udid: str, attempt: int | None = None) -> bool:

@@ -14,7 +14,7 @@ from orchestrator import coordinator as coordinator_module
 from orchestrator.coordinator import Coordinator
 from orchestrator.reconciler import Reconciler
 from orchestrator.routing import plan_runs
-from orchestrator.store import RunRecord
+from orchestrator.store import DeviceRecord, RunRecord
 from orchestrator.stores.memory import MemoryJobStore
 from pomar_core.artifact_stores.memory import MemoryArtifactStore
 from pomar_core.celery_app import broker_priority, make_app
@@ -389,6 +389,10 @@ class CountingStore(MemoryJobStore):
         self._count("get_job")
         return super().get_job(job_id)
 
+    def list_devices(self) -> list[DeviceRecord]:
+        self._count("list_devices")
+        return super().list_devices()
+
 
 @pytest.fixture
 def counted(
@@ -407,18 +411,32 @@ def test_submitting_and_recording_read_no_run_back_and_each_job_at_most_once(
     a = _iphone("a")
     specs = coord.submit(_job(DeviceSelector(device_ids=("a",)), tuple(ComputeUnit)))
     assert len(sent) == 4
-    assert store.reads == {"unfinished_runs": 1}  # what else waits on its queues (fairness)
+    # The devices (their compute units); what else waits on its queues (fairness) is read
+    # as columns (``unfinished_states``), not as runs.
+    assert store.reads == {"list_devices": 1}
+    store.reads.clear()
     for spec in specs:
         coord.run_started(spec.run_id, "a", 1)
         coord.record(_result(spec, a, RunStatus.PASSED))
     # The job was cached at submit, and the UPDATE refuses stale results by itself.
-    assert store.reads == {"unfinished_runs": 1}
+    assert store.reads == {}
     assert all(r.status is RunStatus.PASSED for r in store.list_runs(specs[0].job_id))
 
     fresh = Coordinator(store, MemoryArtifactStore(), app, liveness, wait_s=60)
     fresh.record(_result(specs[0], a, RunStatus.PASSED))  # a duplicate, after a restart
     # The run is read only to say why the duplicate is ignored.
-    assert store.reads == {"unfinished_runs": 1, "get_job": 1, "get_run": 1}
+    assert store.reads == {"get_job": 1, "get_run": 1}
+
+
+def test_a_pool_job_is_planned_without_reading_the_known_devices(
+    counted: tuple[CountingStore, Coordinator], sent: Sent
+) -> None:
+    store, coord = counted
+    coord.submit(_job(DeviceSelector(pools=("iPhone15,2",)), (ComputeUnit.CPU,)))
+    assert "list_devices" not in store.reads  # a pool's runs go to its queue, whoever is in it
+    coord.submit(_job(DeviceSelector(kinds=("ios",)), (ComputeUnit.CPU,)))
+    assert store.reads["list_devices"] == 1  # a filter picks devices: those it has seen
+    assert len(sent) == 2
 
 
 def test_a_reconciler_tick_reads_no_run_whole_while_all_are_in_flight(
@@ -432,10 +450,11 @@ def test_a_reconciler_tick_reads_no_run_whole_while_all_are_in_flight(
     store.reads.clear()
     reconciler = Reconciler(coord, liveness)
     reconciler.tick()
-    assert store.reads == {}
+    assert store.reads == {"list_devices": 1}  # the device sync's, every tick: no run read
     assert len(sent) == 4
 
+    store.reads.clear()
     liveness.set_run(queued[0].run_id, "")  # this one's message was lost with its flag
     reconciler.tick()
-    assert store.reads == {"get_runs": 1}
+    assert store.reads == {"list_devices": 1, "get_runs": 1}
     assert sent[-1] == (queued[0].run_id, 1, "pomar.pool.iPhone15,2")

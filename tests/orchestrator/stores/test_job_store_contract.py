@@ -210,12 +210,15 @@ def test_unfinished_runs_by_queue_and_their_states_match_the_records(store: JobS
 
     assert [r.run_id for r in store.unfinished_runs([here_q])] == [here.run_id, running.run_id]
     assert [r.run_id for r in store.unfinished_runs([there_q])] == [there.run_id]
+    assert [s.run_id for s in store.unfinished_states([here_q])] == [here.run_id, running.run_id]
+    assert [s.run_id for s in store.unfinished_states([there_q])] == [there.run_id]
     mine = {r.run_id: r for r in store.unfinished_runs() if r.spec.job_id == job.job_id}
     states = {s.run_id: s for s in store.unfinished_states() if s.run_id in mine}
     assert set(states) == {here.run_id, there.run_id, running.run_id}
     for run_id, state in states.items():
         record = mine[run_id]
-        assert (state.status, state.attempt, state.queue, state.device_udid) == (
+        assert (state.job_id, state.status, state.attempt, state.queue, state.device_udid) == (
+            record.spec.job_id,
             record.status,
             record.attempt,
             record.queue,
