@@ -8,6 +8,7 @@ acknowledgement, so a run is never lost when an agent dies; recording is idempot
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -19,6 +20,8 @@ from kombu.exceptions import KombuError
 
 from pomar_core.errors import BrokerError
 from pomar_core.wire import RunResult, RunSpec
+
+log = logging.getLogger(__name__)
 
 RESULTS_QUEUE = "pomar.results"
 EXECUTE_RUN = "pomar.execute_run"
@@ -121,8 +124,19 @@ def make_app(broker_url: str | None, *, name: str = "pomar") -> Celery:
             raise RuntimeError("this worker has no device")  # wiring bug, not user error
         if not executor.admit(spec):
             return
-        send_run_started(app, spec.run_id, executor.device_udid, spec.attempt)
-        result = executor.execute(spec)
+        # "Started" is published while the device runs, not before: it is news for the
+        # store, not a gate for the run. Joined before the result, so it never arrives last.
+        started = threading.Thread(
+            target=_announce_start,
+            args=(app, spec, executor.device_udid),
+            daemon=True,
+            name=f"started-{spec.run_id}",
+        )
+        started.start()
+        try:
+            result = executor.execute(spec)
+        finally:
+            started.join()
         send_result(app, result)
 
     @app.task(name=RUN_STARTED, bind=True, shared=False)  # type: ignore[untyped-decorator]
@@ -145,6 +159,14 @@ def make_app(broker_url: str | None, *, name: str = "pomar") -> Celery:
             firer.fire(name)
 
     return app
+
+
+def _announce_start(app: Celery, spec: RunSpec, device_udid: str) -> None:
+    try:
+        send_run_started(app, spec.run_id, device_udid, spec.attempt)
+    except BrokerError as exc:
+        # The run goes on and its result still lands; only "running" is not shown.
+        log.warning("run %s: could not say it started: %s", spec.run_id, exc.one_line())
 
 
 def roles(app: Celery) -> Roles:
