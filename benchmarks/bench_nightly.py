@@ -4,22 +4,28 @@ and Pomar's per-run overhead against a raw Celery+Redis round trip — all in on
 Real Redis (our own redis-server on a free port, stopped by pid) and a PostgreSQL database of
 our own (``pomar_bench_nightly``, dropped at the end). The phones are no-op devices with a set
 run time, served by :class:`agent.serve.Agent` exactly as real ones are: one Celery worker
-per phone, each in a *thread* of this process (processes would need ~60 MB each). Every
-phone, the coordinator and the interpreter lock share this machine's cores, so the numbers are
-a floor for a farm whose agents run on their own hosts. Printed:
+per phone, each a *thread* of one of ``--agent-processes`` agent processes (as agents on
+several Mac hosts; 0 puts every phone in this process). The coordinator (recording worker,
+reconciler) runs in this process. Every phone, the coordinator and PostgreSQL share this
+machine's cores, so the numbers are a floor for a farm whose agents run on their own hosts.
+Printed:
 
 1. raw Celery+Redis round trip (send a task, a worker thread runs it and sends a reply task,
    another worker thread receives it) and Pomar's per-run overhead for a lone run (submitted →
-   recorded, minus device time), with their ratio (target ≤ 5×);
-2. the sweep: R runs over N phones in P pools; utilisation = device time / (N × makespan)
-   against the lower bound ceil(R / N) × run time (target ≥ 95%); and the latency-to-start of
-   on-demand runs submitted while the sweep runs (target ≤ one run's duration);
+   recorded, timed by the coordinator's ``on_recorded``, minus the 50 ms device time of two
+   phones kept for it), with their ratio (target ≤ 5×);
+2. the sweep: R runs over N phones in P pools, on-demand runs submitted every quarter run
+   while it runs; the lower bound is the slowest pool's waves, ceil(runs of the pool / its
+   phones) × run time, and the target is lower bound / makespan ≥ 95%; device utilisation
+   (device time / (N × makespan)) is printed too; the latency-to-start of the on-demand runs
+   (target ≤ one run's duration);
 3. recording throughput of 1, 2, 4 coordinator *processes* consuming one results queue into
    one PostgreSQL store, every result delivered twice: each must be recorded exactly once.
 
-    python benchmarks/bench_nightly.py [--phones 200] [--pools 20] [--runs 2000] [--run-s 1]
+    python benchmarks/bench_nightly.py [--phones 1000] [--pools 100] [--runs 5000] [--run-s 20]
+        [--agent-processes 4]
 
-Not part of CI. With the defaults it takes a few minutes.
+Not part of CI. With the defaults it takes about ten minutes on two cores.
 """
 
 from __future__ import annotations
@@ -62,6 +68,7 @@ from pomar_core.celery_app import (  # noqa: E402
     roles,
     send_result,
 )
+from pomar_core.leases import RedisLiveness  # noqa: E402
 from pomar_core.settings import Settings  # noqa: E402
 from pomar_core.wire import (  # noqa: E402
     ComputeUnit,
@@ -77,6 +84,8 @@ from pomar_core.wire import (  # noqa: E402
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PG_DB = "pomar_bench_nightly"
 PG_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{PG_DB}"
+LONE_POOL, LONE_S, LONE_FIRST = "lone", 0.05, 9000
+"""Lone runs (the overhead figure) go to two phones of their own that take 50 ms a run."""
 NOOP = DeviceInfo(udid="-", kind=DeviceKind.EMULATED, product_type="Bench", marketing_name="no-op")
 
 
@@ -127,35 +136,94 @@ def fresh_database() -> None:
     migrate_store(PG_URL)
 
 
+class Recorded:
+    """The coordinator's ``on_recorded`` listener: when each run was recorded (perf_counter).
+    Timing at the moment of recording, not by polling the store, which would both add the
+    polling interval to every figure and load the machine it measures."""
+
+    def __init__(self) -> None:
+        self.at: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+
+    def __call__(self, result: RunResult, job: JobSpec) -> None:
+        with self._lock:
+            self.at[result.run_id] = time.perf_counter()
+            self._changed.notify_all()
+
+    def wait_job(self, run_ids: list[str], timeout_s: float = 120) -> float:
+        """perf_counter when the last of ``run_ids`` was recorded."""
+        with self._lock:
+            if not self._changed.wait_for(lambda: all(r in self.at for r in run_ids), timeout_s):
+                raise SystemExit(f"runs {run_ids} were not recorded in {timeout_s:.0f} s")
+            return max(self.at[r] for r in run_ids)
+
+
 @dataclass
 class SimFarm:
     farm: Farm
     stop: threading.Event
     threads: list[threading.Thread]
+    agents: list[subprocess.Popen[str]]
+    recorded: Recorded
     start_s: float
 
     def close(self) -> None:
+        for proc in self.agents:
+            assert proc.stdin is not None
+            proc.stdin.close()  # the agent process stops its workers and exits
+        for proc in self.agents:
+            proc.wait(300)
         self.stop.set()
         for t in self.threads:
             t.join(120)
         self.farm.liveness.close()
 
 
-def start_farm(root: Path, broker: str, phones: int, pools: int, run_s: float) -> SimFarm:
+def phones_of(first: int, count: int, pools: int, run_s: float) -> list[Phone]:
+    return [Phone(i, f"pool-{i % pools:03d}", run_s) for i in range(first, first + count)]
+
+
+def serve_phones(
+    broker: str, root: Path, phones: list[Phone], name: str, stop: threading.Event
+) -> None:
+    """One agent serving ``phones``, one Celery worker thread each, until ``stop``."""
+    source: DeviceSource = lambda: phones  # noqa: E731
+    config = AgentConfig(
+        broker_url=broker, name=name, heartbeat_s=5.0, ttl_s=60.0, discover_s=3600.0
+    )
+    liveness = RedisLiveness(broker)
+    agent = Agent(config, [source], liveness, LocalArtifactStore(root / "a"), root / f"c-{name}")
+    agent.run(stop)
+    liveness.close()
+
+
+def agent_main(broker: str, root: str, first: int, count: int, pools: int, run_s: float) -> None:
+    """An agent process (``--agent``): serves its phones until the parent closes our stdin."""
+    stop = threading.Event()
+    phones = phones_of(first, count, pools, run_s)
+    name = f"sim-{first}"
+    serving = threading.Thread(target=serve_phones, args=(broker, Path(root), phones, name, stop))
+    serving.start()
+    sys.stdin.read()
+    stop.set()
+    serving.join(300)
+
+
+def start_farm(
+    root: Path, broker: str, phones: int, pools: int, run_s: float, processes: int
+) -> SimFarm:
+    """The coordinator in this process; the phones in ``processes`` agent processes (0: in
+    threads of this process)."""
     settings = Settings(
         data_dir=root / "data", broker_url=broker, store_url=PG_URL, artifacts_url=str(root / "a")
     )
     farm = connect(settings, wait_s=3600)
-    devices = [Phone(i, f"pool-{i % pools:03d}", run_s) for i in range(phones)]
-    source: DeviceSource = lambda: devices  # noqa: E731
-    config = AgentConfig(
-        broker_url=broker, name="sim", heartbeat_s=5.0, ttl_s=60.0, discover_s=3600.0
-    )
-    agent = Agent(config, [source], farm.liveness, farm.artifacts, root / "cache")
+    recorded = Recorded()
+    farm.coordinator.on_recorded.append(recorded)
     stop = threading.Event()
     t0 = time.perf_counter()
     threads = [
-        threading.Thread(target=agent.run, args=(stop,), daemon=True, name="agent"),
         threading.Thread(
             target=serve_coordinator,
             args=(farm, stop),
@@ -164,25 +232,37 @@ def start_farm(root: Path, broker: str, phones: int, pools: int, run_s: float) -
             name="coordinator",
         ),
     ]
+    agents: list[subprocess.Popen[str]] = []
+    # Two phones of their own, in this process, time lone runs (as the raw round trip is).
+    local = [Phone(LONE_FIRST + i, LONE_POOL, LONE_S) for i in range(2)]
+    if processes == 0:
+        local += phones_of(0, phones, pools, run_s)
+    threads.append(
+        threading.Thread(target=serve_phones, args=(broker, root, local, "sim", stop), daemon=True)
+    )
+    if processes:
+        share = math.ceil(phones / processes)
+        for first in range(0, phones, share):
+            count = min(share, phones - first)
+            command = [sys.executable, __file__, "--agent", broker, str(root), str(first)]
+            command += [str(count), str(pools), str(run_s)]
+            agents.append(subprocess.Popen(command, stdin=subprocess.PIPE, text=True, cwd=REPO))
     for t in threads:
         t.start()
-    while len(farm.liveness.live()) < phones:
-        time.sleep(0.2)
+    while len(farm.liveness.live()) < phones + 2:
+        time.sleep(0.5)
     started = time.perf_counter() - t0
     time.sleep(2.0)  # every worker reaches its consumer loop
-    return SimFarm(farm, stop, threads, started)
+    return SimFarm(farm, stop, threads, agents, recorded, started)
 
 
-def wait_finished(farm: Farm, job_ids: list[str], timeout_s: float = 1800) -> None:
+def wait_finished(farm: Farm, timeout_s: float = 3600) -> None:
+    """Until no run of this (fresh) database is unfinished: a narrow query, once a second."""
     deadline = time.monotonic() + timeout_s
-    pending = list(job_ids)
-    while pending and time.monotonic() < deadline:
-        pending = [
-            j for j in pending if not all(r.status.finished for r in farm.store.list_runs(j))
-        ]
-        time.sleep(0.2)
-    if pending:
-        raise SystemExit(f"{len(pending)} job(s) did not finish")
+    while farm.store.unfinished_states():
+        if time.monotonic() > deadline:
+            raise SystemExit("the sweep did not finish")
+        time.sleep(1.0)
 
 
 # -- 1. raw round trip and Pomar's per-run overhead --------------------------------------------
@@ -223,16 +303,16 @@ def raw_round_trip(broker: str, n: int = 200) -> list[float]:
     return trips
 
 
-def lone_overheads(sim: SimFarm, run_s: float, n: int = 30) -> list[float]:
-    """Submitted → recorded minus device time, one run at a time on an idle farm."""
+def lone_overheads(sim: SimFarm, n: int = 30) -> list[float]:
+    """Submitted → recorded (the coordinator's ``on_recorded``) minus device time, one run at a
+    time on an idle farm."""
     out = []
     for _ in range(n):
-        job = noop_job(sim.farm.artifacts, DeviceSelector(pools=("pool-000",)))
+        job = noop_job(sim.farm.artifacts, DeviceSelector(pools=(LONE_POOL,)))
         t0 = time.perf_counter()
-        sim.farm.coordinator.submit(job)
-        while not all(r.status.finished for r in sim.farm.store.list_runs(job.job_id)):
-            time.sleep(0.002)
-        out.append(time.perf_counter() - t0 - run_s)
+        specs = sim.farm.coordinator.submit(job)
+        done = sim.recorded.wait_job([s.run_id for s in specs])
+        out.append(done - t0 - LONE_S)
     return out
 
 
@@ -257,37 +337,41 @@ def sweep(sim: SimFarm, runs: int, pools: int, run_s: float, phones: int) -> dic
         jobs.append(job.job_id)
     submit_s = time.perf_counter() - t0
     sent: dict[str, datetime] = {}
-    # On-demand work while the sweep runs: one run every few seconds on a rotating pool. Its
+    # On-demand work while the sweep runs: one run every quarter run on a rotating pool. Its
     # latency to start is the device's own start time (``started_at``) minus when it was
     # submitted: the store hears of the start later, through the busy results queue.
     k = 0
     while True:
-        records = [r for j in jobs for r in farm.store.list_runs(j)]
-        if sum(r.status is RunStatus.QUEUED for r in records) < phones:
+        queued = sum(s.status is RunStatus.QUEUED for s in farm.store.unfinished_states())
+        if queued < phones:
             break  # the sweep's last wave: nothing left for on-demand work to jump
         job = noop_job(farm.artifacts, DeviceSelector(pools=(all_pools[k % pools],)), priority=5)
         k += 1
         sent[job.job_id] = datetime.now(UTC)
         farm.coordinator.submit(job)
-        time.sleep(max(1.0, run_s))
+        time.sleep(max(0.25, run_s / 4))
     on_demand = list(sent)
-    wait_finished(farm, jobs + on_demand)
-    makespan = time.perf_counter() - t0
+    wait_finished(farm)
+    makespan = max(sim.recorded.at.values()) - t0
     records = [r for j in jobs for r in farm.store.list_runs(j)]
+    demand = [r for j in on_demand for r in farm.store.list_runs(j)]
     busy = 0.0
-    for r in records:
+    per_pool: dict[str, int] = {}
+    for r in records + demand:
         assert r.result is not None
         assert r.result.started_at is not None
         assert r.result.finished_at is not None
         busy += (r.result.finished_at - r.result.started_at).total_seconds()
-    busy += len(on_demand) * run_s
-    latencies = []
-    for job_id in on_demand:
-        (record,) = farm.store.list_runs(job_id)
-        assert record.result is not None
-        assert record.result.started_at is not None
-        latencies.append((record.result.started_at - sent[job_id]).total_seconds())
-    lower = math.ceil((len(records) + len(on_demand)) / phones) * run_s
+        per_pool[r.queue] = per_pool.get(r.queue, 0) + 1
+    latencies = [
+        (r.result.started_at - sent[r.spec.job_id]).total_seconds()
+        for r in demand
+        if r.result is not None and r.result.started_at is not None
+    ]
+    # Each pool's phones can only take that pool's runs: the makespan can be no shorter than
+    # the slowest pool's waves (an on-demand run in a full pool adds one wave there).
+    per_phone = phones / pools
+    lower = max(math.ceil(n / per_phone) for n in per_pool.values()) * run_s
     return {
         "runs": len(records),
         "submit_s": submit_s,
@@ -382,18 +466,26 @@ def recording(broker: str, root: Path, processes: int, n: int) -> tuple[float, i
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--phones", type=int, default=200)
-    parser.add_argument("--pools", type=int, default=20)
-    parser.add_argument("--runs", type=int, default=2000)
-    parser.add_argument("--run-s", type=float, default=1.0)
+    parser.add_argument("--phones", type=int, default=1000)
+    parser.add_argument("--pools", type=int, default=100)
+    parser.add_argument("--runs", type=int, default=5000)
+    parser.add_argument("--run-s", type=float, default=20.0)
+    parser.add_argument(
+        "--agent-processes", type=int, default=4, help="0: every phone in a thread of this process"
+    )
     parser.add_argument("--coordinators", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--results", type=int, default=2000)
     parser.add_argument("--recorder", metavar="BROKER", help=argparse.SUPPRESS)
+    parser.add_argument("--agent", nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args()
     # Ignored duplicates are logged one line each: expected here, and not what we measure.
     logging.basicConfig(level=logging.ERROR)
     if args.recorder:
         recorder_main(args.recorder)
+        return
+    if args.agent:
+        broker, root, first, count, pools, run_s = args.agent
+        agent_main(broker, root, int(first), int(count), int(pools), float(run_s))
         return
     # A SIGTERM still stops our redis-server and drops our database (the finally below).
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
@@ -423,9 +515,11 @@ def main() -> None:
         raw = statistics.median(trips)
         print(f"raw Celery+Redis round trip: p50 {raw * 1e3:.2f} ms")
 
-        sim = start_farm(root, broker, args.phones, args.pools, args.run_s)
-        print(f"{args.phones} phones (threads) in {args.pools} pools up in {sim.start_s:.0f} s")
-        lone = lone_overheads(sim, args.run_s)
+        procs = args.agent_processes
+        sim = start_farm(root, broker, args.phones, args.pools, args.run_s, procs)
+        how = f"threads of {procs} agent processes" if procs else "threads of this process"
+        print(f"{args.phones} phones ({how}) in {args.pools} pools up in {sim.start_s:.0f} s")
+        lone = lone_overheads(sim)
         over = statistics.median(lone)
         print(
             f"Pomar per-run overhead, lone run: p50 {over * 1e3:.1f} ms = "
@@ -436,9 +530,8 @@ def main() -> None:
         print(
             f"sweep of {got['runs']:.0f} runs ({args.run_s:g} s each; submitted in "
             f"{got['submit_s']:.1f} s): makespan {got['makespan_s']:.1f} s vs lower bound "
-            f"{got['lower_bound_s']:.1f} s; utilisation {got['utilisation']:.1%} "
-            f"(lower bound / makespan {got['lower_bound_s'] / got['makespan_s']:.1%}; "
-            "target >= 95%)"
+            f"{got['lower_bound_s']:.1f} s = {got['lower_bound_s'] / got['makespan_s']:.1%} "
+            f"(target >= 95%); device utilisation {got['utilisation']:.1%}"
         )
         print(
             f"on-demand latency to start during the sweep ({got['on_demand_n']:.0f} runs): "
