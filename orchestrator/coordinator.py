@@ -22,7 +22,7 @@ from orchestrator.judge import judge
 from orchestrator.routing import expand_job, needs_known, plan_runs, target_of
 from orchestrator.store import JobStore, RunRecord
 from pomar_core.artifacts import ArtifactStore
-from pomar_core.celery_app import device_queue, send_run
+from pomar_core.celery_app import device_queue, publishing, send_run
 from pomar_core.errors import UsageError
 from pomar_core.leases import RUN_CANCELLED, RUN_DONE, Liveness
 from pomar_core.wire import (
@@ -102,13 +102,34 @@ class Coordinator:
         self._remember_priority(job.job_id, job.priority)
         self._remember_job(job)
         now = datetime.now(UTC)
-        for spec, queue in runs:
-            # As the store now holds it: no read back per run.
-            record = RunRecord(
-                spec=spec, status=RunStatus.QUEUED, queue=queue, created_at=now, updated_at=now
-            )
-            self.dispatch(record, live=live, priority=priorities.get(spec.run_id))
+        # As the store now holds them: no read back per run.
+        records = [
+            RunRecord(spec=spec, status=RunStatus.QUEUED, queue=q, created_at=now, updated_at=now)
+            for spec, q in runs
+        ]
+        self._dispatch_new(records, live, priorities)
         return [spec for spec, _ in runs]
+
+    def _dispatch_new(
+        self, records: Sequence[RunRecord], live: dict[str, Heartbeat], priorities: dict[str, int]
+    ) -> None:
+        """:meth:`dispatch` for a job's fresh runs, batched: their flags in one Redis round
+        trip, their messages through one producer (a sweep's job has hundreds of runs)."""
+        default = self._priority(records[0].spec.job_id) if records else 0
+        if self.liveness is None:
+            sendable = list(records)
+        else:
+            takers = {q: bool(self._takers(q, live)) for q in {r.queue for r in records}}
+            sendable = [r for r in records if takers[r.queue]]
+            for record in records:
+                if not takers[record.queue]:
+                    self._wait(record, "{} '{}'".format(*target_of(record.queue)))
+            # The flags first: a reconciler pass in between must not enqueue them again.
+            self.liveness.set_runs({r.run_id: str(r.attempt) for r in sendable})
+        with publishing(self.app) as producer:
+            for record in sendable:
+                priority = priorities.get(record.run_id, default)
+                send_run(self.app, record.spec, record.queue, priority, producer=producer)
 
     def _staggered(
         self, job: JobSpec, runs: Sequence[tuple[RunSpec, str]], live: dict[str, Heartbeat]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -192,10 +194,27 @@ def broker_priority(priority: int) -> int:
     return 9 - min(9, max(0, priority))
 
 
-def send_run(app: Celery, spec: RunSpec, queue: str, priority: int = DEFAULT_PRIORITY) -> None:
+def send_run(
+    app: Celery,
+    spec: RunSpec,
+    queue: str,
+    priority: int = DEFAULT_PRIORITY,
+    *,
+    producer: Any = None,
+) -> None:
     """Enqueue a run on a device or pool queue. Among the messages waiting on one queue,
-    a higher ``priority`` (its job's, 0-9, 9 most urgent) is delivered first."""
-    _send(app, EXECUTE_RUN, [spec.model_dump_json()], queue, priority=broker_priority(priority))
+    a higher ``priority`` (its job's, 0-9, 9 most urgent) is delivered first. ``producer``
+    (from :func:`publishing`) reuses one broker connection for many messages."""
+    payload = [spec.model_dump_json()]
+    _send(app, EXECUTE_RUN, payload, queue, priority=broker_priority(priority), producer=producer)
+
+
+@contextmanager
+def publishing(app: Celery) -> Iterator[Any]:
+    """One producer (and its connection) for a batch of ``send_run`` calls: a sweep's job
+    sends hundreds, and acquiring a producer per message costs as much as sending it."""
+    with app.producer_or_acquire() as producer:
+        yield producer
 
 
 def send_run_started(app: Celery, run_id: str, device_udid: str, attempt: int) -> None:
@@ -212,7 +231,13 @@ def send_fire_schedule(app: Celery, name: str) -> None:
 
 
 def _send(
-    app: Celery, task: str, args: list[Any], queue: str, *, priority: int | None = None
+    app: Celery,
+    task: str,
+    args: list[Any],
+    queue: str,
+    *,
+    priority: int | None = None,
+    producer: Any = None,
 ) -> None:
     try:
         app.send_task(
@@ -222,6 +247,7 @@ def _send(
             priority=priority,
             retry=True,
             retry_policy=_PUBLISH_RETRY,
+            producer=producer,
         )
     except (OSError, KombuError) as exc:  # retries ran out
         raise BrokerError(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -52,6 +52,10 @@ class Liveness(Protocol):
         """Flag a run: the attempt in the broker (``"2"``), ``done`` or ``cancelled``."""
         ...
 
+    def set_runs(self, flags: Mapping[str, str]) -> None:
+        """``set_run`` for many runs in one round trip (a submitted job's)."""
+        ...
+
     def run_flag(self, run_id: str) -> str | None: ...
 
     def run_flags(self, run_ids: Sequence[str]) -> dict[str, str]:
@@ -69,6 +73,8 @@ class Liveness(Protocol):
 
 
 _FLAGS_PER_MGET = 1000
+_SCAN_COUNT = 5000
+"""Keys a SCAN step looks at: a farm's Redis holds a few keys per device and per run."""
 
 
 class RedisLiveness:
@@ -94,6 +100,8 @@ class RedisLiveness:
             url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=10
         )
         self.url = url
+        self._parsed: dict[bytes, Heartbeat] = {}
+        """The beats the last ``live()`` read, by their JSON."""
 
     def beat(self, heartbeat: Heartbeat, ttl_s: float) -> None:
         self._call(
@@ -106,14 +114,18 @@ class RedisLiveness:
         self._call(lambda r: r.delete(f"pomar:hb:{udid}"))
 
     def live(self) -> dict[str, Heartbeat]:
-        def read(r: Any) -> dict[str, Heartbeat]:
-            keys = list(r.scan_iter(match="pomar:hb:*", count=500))
-            values = r.mget(keys) if keys else []
-            beats = [Heartbeat.model_validate_json(v) for v in values if v is not None]
-            return {b.info.udid: b for b in beats}
+        def read(r: Any) -> list[bytes | None]:
+            keys = list(r.scan_iter(match="pomar:hb:*", count=_SCAN_COUNT))
+            return list(r.mget(keys)) if keys else []
 
-        found: dict[str, Heartbeat] = self._call(read)
-        return found
+        values: list[bytes | None] = self._call(read)
+        # A heartbeat's JSON changes only when its device beats (every few seconds), so most
+        # of a thousand-phone farm's beats were parsed by the previous call: reuse those.
+        # Heartbeats are frozen; the memo holds only the beats live at the last call.
+        known = self._parsed
+        parsed = {v: known.get(v) or Heartbeat.model_validate_json(v) for v in values if v}
+        self._parsed = parsed
+        return {b.info.udid: b for b in parsed.values()}
 
     def acquire(self, udid: str, owner: str, ttl_s: float) -> bool:
         return bool(
@@ -125,6 +137,16 @@ class RedisLiveness:
 
     def set_run(self, run_id: str, value: str) -> None:
         self._call(lambda r: r.set(f"pomar:run:{run_id}", value, ex=_RUN_FLAG_TTL_S))
+
+    def set_runs(self, flags: Mapping[str, str]) -> None:
+        def send(r: Any) -> None:
+            pipe = r.pipeline(transaction=False)
+            for run_id, value in flags.items():
+                pipe.set(f"pomar:run:{run_id}", value, ex=_RUN_FLAG_TTL_S)
+            pipe.execute()
+
+        if flags:
+            self._call(send)
 
     def run_flag(self, run_id: str) -> str | None:
         value = self._call(lambda r: r.get(f"pomar:run:{run_id}"))
@@ -218,6 +240,10 @@ class MemoryLiveness:
     def set_run(self, run_id: str, value: str) -> None:
         with self._lock:
             self._runs[run_id] = value
+
+    def set_runs(self, flags: Mapping[str, str]) -> None:
+        with self._lock:
+            self._runs.update(flags)
 
     def run_flag(self, run_id: str) -> str | None:
         with self._lock:

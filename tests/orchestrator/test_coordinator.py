@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
 
 import pytest
@@ -89,7 +89,9 @@ Sent = list[tuple[str, int, str]]
 def sent(monkeypatch: pytest.MonkeyPatch) -> Sent:
     calls: Sent = []
 
-    def capture(app: Celery, spec: RunSpec, queue: str, priority: int = 5) -> None:
+    def capture(
+        app: Celery, spec: RunSpec, queue: str, priority: int = 5, producer: object = None
+    ) -> None:
         calls.append((spec.run_id, spec.attempt, queue))
 
     monkeypatch.setattr(coordinator_module, "send_run", capture)
@@ -218,7 +220,9 @@ def test_a_job_s_priority_goes_with_every_dispatch_of_its_runs(
 ) -> None:
     priorities: list[int] = []
 
-    def capture(app: Celery, spec: RunSpec, queue: str, priority: int = 5) -> None:
+    def capture(
+        app: Celery, spec: RunSpec, queue: str, priority: int = 5, producer: object = None
+    ) -> None:
         priorities.append(priority)
 
     monkeypatch.setattr(coordinator_module, "send_run", capture)
@@ -458,3 +462,37 @@ def test_a_reconciler_tick_reads_no_run_whole_while_all_are_in_flight(
     reconciler.tick()
     assert store.reads == {"list_devices": 1, "get_runs": 1}
     assert sent[-1] == (queued[0].run_id, 1, "pomar.pool.iPhone15,2")
+
+
+class CountingLiveness(MemoryLiveness):
+    """Counts flag writes: a job's first dispatch sets all its flags in one round trip."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[int] = []
+
+    def set_run(self, run_id: str, value: str) -> None:
+        self.writes.append(1)
+        super().set_run(run_id, value)
+
+    def set_runs(self, flags: Mapping[str, str]) -> None:
+        self.writes.append(len(flags))
+        super().set_runs(flags)
+
+
+def test_a_job_s_runs_are_flagged_in_one_round_trip_and_all_sent(app: Celery, sent: Sent) -> None:
+    liveness = CountingLiveness()
+    now = datetime.now(UTC)
+    liveness.beat(Heartbeat(info=_iphone("a"), state=DeviceState.IDLE, agent="x", at=now), 30)
+    coord = Coordinator(MemoryJobStore(), MemoryArtifactStore(), app, liveness, wait_s=60)
+    job = _job(DeviceSelector(pools=("iPhone15,2", "nobody")), tuple(ComputeUnit))
+    specs = coord.submit(job)
+    assert liveness.writes == [4]  # the live pool's four runs; "nobody" has no device yet
+    assert sorted(run_id for run_id, _, _ in sent) == sorted(
+        s.run_id for s in specs if s.run_id in liveness.run_flags([s.run_id for s in specs])
+    )
+    waiting = [r for r in coord.store.list_runs(job.job_id) if r.queue == "pomar.pool.nobody"]
+    assert len(waiting) == 4
+    assert all(
+        (r.detail or "").startswith("waiting for a live device in pool 'nobody'") for r in waiting
+    )

@@ -47,6 +47,15 @@ def test_run_flags_in_bulk_are_the_single_flags(liveness: Liveness) -> None:
     assert liveness.run_flags([]) == {}
 
 
+def test_flags_set_in_bulk_are_flags_set_one_by_one(liveness: Liveness) -> None:
+    runs = [f"run-{uuid.uuid4().hex}" for _ in range(3)]
+    liveness.set_run(runs[0], "1")
+    liveness.set_runs({runs[0]: "2", runs[1]: RUN_DONE})
+    liveness.set_runs({})
+    assert liveness.run_flags(runs) == {runs[0]: "2", runs[1]: RUN_DONE}
+    assert liveness.run_flag(runs[0]) == "2"
+
+
 def test_run_flags_of_more_runs_than_one_round_trip_holds(liveness: Liveness) -> None:
     runs = [f"run-{uuid.uuid4().hex}" for _ in range(2500)]
     for run in runs[::100]:
@@ -75,3 +84,20 @@ def test_renew_beats_and_answers_the_busy_runs_flag(liveness: Liveness) -> None:
     assert not liveness.acquire(udid, "agent-b", 30)  # the beat renewed a's lease
     liveness.forget(udid)
     assert udid not in liveness.live()
+
+
+def test_live_follows_every_beat_and_reparses_only_changed_ones(liveness: Liveness) -> None:
+    quiet, busy = (f"dev-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    liveness.beat(_beat(quiet, None), 30)
+    liveness.beat(_beat(busy, None), 30)
+    first = liveness.live()
+    run = f"run-{uuid.uuid4().hex}"
+    liveness.beat(_beat(busy, run), 30)
+    second = liveness.live()
+    assert second[busy].run_id == run  # a new beat is seen at once, never a remembered one
+    assert second[quiet] == first[quiet]
+    if isinstance(liveness, RedisLiveness):
+        assert second[quiet] is first[quiet]  # unchanged JSON: not parsed again
+    liveness.forget(busy)
+    assert busy not in liveness.live()
+    liveness.forget(quiet)
