@@ -43,6 +43,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -319,7 +320,7 @@ def lone_overheads(sim: SimFarm, n: int = 30) -> list[float]:
 # -- 2. the sweep --------------------------------------------------------------------------
 
 
-def sweep(sim: SimFarm, runs: int, pools: int, run_s: float, phones: int) -> dict[str, float]:
+def sweep(sim: SimFarm, runs: int, pools: int, run_s: float, phones: int) -> dict[str, Any]:
     farm = sim.farm
     all_pools = tuple(f"pool-{p:03d}" for p in range(pools))
     per_job = len(all_pools)
@@ -358,11 +359,11 @@ def sweep(sim: SimFarm, runs: int, pools: int, run_s: float, phones: int) -> dic
     busy = 0.0
     per_pool: dict[str, int] = {}
     for r in records + demand:
-        assert r.result is not None
-        assert r.result.started_at is not None
-        assert r.result.finished_at is not None
-        busy += (r.result.finished_at - r.result.started_at).total_seconds()
         per_pool[r.queue] = per_pool.get(r.queue, 0) + 1
+        if r.result is not None and r.result.started_at and r.result.finished_at:
+            busy += (r.result.finished_at - r.result.started_at).total_seconds()
+    statuses = Counter(r.status.value for r in records + demand)
+    retried = sum(r.attempt > 1 for r in records + demand)
     latencies = [
         (r.result.started_at - sent[r.spec.job_id]).total_seconds()
         for r in demand
@@ -381,6 +382,8 @@ def sweep(sim: SimFarm, runs: int, pools: int, run_s: float, phones: int) -> dic
         "on_demand_n": len(latencies),
         "on_demand_p50_s": statistics.median(latencies) if latencies else float("nan"),
         "on_demand_max_s": max(latencies) if latencies else float("nan"),
+        "statuses": ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())),
+        "retried": retried,
     }
 
 
@@ -508,6 +511,7 @@ def main() -> None:
         stdout=subprocess.DEVNULL,
     )
     broker = f"redis://127.0.0.1:{port}/0"
+    sim: SimFarm | None = None
     try:
         time.sleep(0.5)
         fresh_database()
@@ -530,11 +534,13 @@ def main() -> None:
         )
         got = sweep(sim, args.runs, args.pools, args.run_s, args.phones)
         sim.close()
+        sim = None
         print(
             f"sweep of {got['runs']:.0f} runs ({args.run_s:g} s each; submitted in "
             f"{got['submit_s']:.1f} s): makespan {got['makespan_s']:.1f} s vs lower bound "
             f"{got['lower_bound_s']:.1f} s = {got['lower_bound_s'] / got['makespan_s']:.1%} "
-            f"(target >= 95%); device utilisation {got['utilisation']:.1%}"
+            f"(target >= 95%); device utilisation {got['utilisation']:.1%}; "
+            f"{got['statuses']}; {got['retried']} retried"
         )
         print(
             f"on-demand latency to start during the sweep ({got['on_demand_n']:.0f} runs): "
@@ -549,6 +555,8 @@ def main() -> None:
                 f"{recorded}/{args.results} runs recorded once from {delivered} deliveries"
             )
     finally:
+        if sim is not None:  # failed mid-way: stop our agent processes before their Redis
+            sim.close()
         redis.terminate()
         redis.wait(10)
         with contextlib.suppress(subprocess.CalledProcessError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -68,6 +69,7 @@ class Coordinator:
         *,
         max_attempts: int = 3,
         wait_s: float | None = 3600.0,
+        live_max_age_s: float = 0.0,
     ) -> None:
         self.store = store
         self.artifacts = artifacts
@@ -82,6 +84,9 @@ class Coordinator:
         self._lock = threading.Lock()
         self._jobs: dict[str, JobSpec] = {}
         """Jobs by id, oldest first (bounded by ``_JOB_CACHE``)."""
+        self.live_max_age_s = live_max_age_s
+        """How old a read of the live devices a submit may reuse (0: read every time)."""
+        self._seen_live: tuple[float, dict[str, Heartbeat]] | None = None
         self.on_recorded: list[Callable[[RunResult, JobSpec], None]] = []
         """Called with each recorded result and its job (the localiser listens here)."""
 
@@ -91,7 +96,7 @@ class Coordinator:
         """Save the job and its runs, then enqueue them. The store is written first, so a
         broker that loses a message cannot lose a run. ``devices`` pins the job to exactly
         those devices (embedded); otherwise its selector is resolved against the farm."""
-        live = self._live()
+        live = self._recent_live()
         if devices is not None:
             runs = expand_job(job, devices)
         else:
@@ -355,4 +360,25 @@ class Coordinator:
             self.liveness.set_run(run_id, RUN_DONE)
 
     def _live(self) -> dict[str, Heartbeat]:
-        return {} if self.liveness is None else self.liveness.live()
+        if self.liveness is None:
+            return {}
+        live = self.liveness.live()
+        self.saw_live(live)
+        return live
+
+    def saw_live(self, live: dict[str, Heartbeat]) -> None:
+        """A fresh read of the live devices (the reconciler's, every tick) for submits."""
+        with self._lock:
+            self._seen_live = (time.monotonic(), live)
+
+    def _recent_live(self) -> dict[str, Heartbeat]:
+        """The live devices as read at most ``live_max_age_s`` ago. Reading a thousand
+        phones' heartbeats costs more than the rest of a submit; a view a tick old is safe
+        because a run routed on it heals by itself: one sent to a pool that just lost its
+        device waits in the queue, and one held back for a device that just came is sent by
+        the reconciler's next tick. Retries always read afresh."""
+        with self._lock:
+            seen = self._seen_live
+        if seen is not None and time.monotonic() - seen[0] < self.live_max_age_s:
+            return seen[1]
+        return self._live()

@@ -53,6 +53,10 @@ def broker_url_of(settings: Settings) -> str:
     return settings.broker_url
 
 
+LIVE_MAX_AGE_S = 1.0
+"""A submit reuses a read of the live devices up to a second old (one reconciler tick)."""
+
+
 def connect(
     settings: Settings,
     *,
@@ -70,7 +74,13 @@ def connect(
     app = make_app(broker, name="pomar-coordinator")
     liveness = RedisLiveness(broker)
     coordinator = Coordinator(
-        store, artifacts, app, liveness, max_attempts=max_attempts, wait_s=wait_s
+        store,
+        artifacts,
+        app,
+        liveness,
+        max_attempts=max_attempts,
+        wait_s=wait_s,
+        live_max_age_s=LIVE_MAX_AGE_S,
     )
     return Farm(store, artifacts, app, liveness, coordinator)
 

@@ -49,7 +49,9 @@ class Reconciler:
     def tick(self) -> None:
         """One pass over devices and unfinished runs. A run in flight costs a row of one
         narrow query and a key of one MGET; only runs that need something are read whole."""
-        live = self._with_grace(self.liveness.live())
+        heard = self.liveness.live()
+        self.coordinator.saw_live(heard)
+        live = self._with_grace(heard)
         known = self._sync_devices(live)
         states = self.store.unfinished_states()
         queued = [s.run_id for s in states if s.status is RunStatus.QUEUED]

@@ -496,3 +496,22 @@ def test_a_job_s_runs_are_flagged_in_one_round_trip_and_all_sent(app: Celery, se
     assert all(
         (r.detail or "").startswith("waiting for a live device in pool 'nobody'") for r in waiting
     )
+
+
+def test_a_submit_may_route_on_a_recent_view_and_the_next_tick_heals_it(
+    app: Celery, liveness: MemoryLiveness, sent: Sent, beat: Beat
+) -> None:
+    coord = Coordinator(
+        MemoryJobStore(), MemoryArtifactStore(), app, liveness, wait_s=60, live_max_age_s=3600
+    )
+    first = coord.submit(_job(DeviceSelector(pools=("iPhone15,2",)), (ComputeUnit.CPU,)))
+    beat(_iphone("a"))  # the pool's device comes after the view was read
+    second = coord.submit(_job(DeviceSelector(pools=("iPhone15,2",)), (ComputeUnit.CPU,)))
+    assert sent == []  # both routed on the view without it: they wait
+    Reconciler(coord, liveness).tick()  # reads afresh, and sends what waits
+    assert sorted(run_id for run_id, _, _ in sent) == sorted(s.run_id for s in first + second)
+
+    sent.clear()
+    fresh = Coordinator(coord.store, coord.artifacts, app, liveness, wait_s=60)
+    (third,) = fresh.submit(_job(DeviceSelector(pools=("iPhone15,2",)), (ComputeUnit.CPU,)))
+    assert [run_id for run_id, _, _ in sent] == [third.run_id]  # by default: read every time
