@@ -106,6 +106,11 @@ class Reconciler:
         udid = state.device_udid or "?"
         beat = live.get(udid)
         if beat is None:
+            if udid not in self._seen and self._age(state) <= self.lost_after_s:
+                # Never heard by us, but it started this run moments ago: a Redis restart
+                # that dropped its heartbeat before our first tick heard it. Grace, as for
+                # a device we heard (``_with_grace``), from when the run started.
+                return None
             return f"attempt {state.attempt} device_lost: {udid} stopped heartbeating"
         if beat.run_id != state.run_id and self._age(state) > self._patience(beat, state):
             return f"attempt {state.attempt} device_lost: {udid} is no longer running it"

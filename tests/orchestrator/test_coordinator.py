@@ -335,6 +335,25 @@ def test_a_device_that_stops_heartbeating_is_marked_lost_and_its_run_requeued(
     assert (record.status, record.attempt) == (RunStatus.QUEUED, 2)
 
 
+def test_a_run_s_device_never_heard_gets_the_same_grace_from_when_the_run_started(
+    coord: Coordinator, sent: Sent, beat: Beat, liveness: MemoryLiveness, clock: Clock
+) -> None:
+    a = _iphone("a")
+    beat(a)
+    (spec,) = coord.submit(_job(DeviceSelector(pools=("iPhone15,2",))))
+    coord.run_started(spec.run_id, "a", 1)
+    clock.now += 10  # Redis restarted: a's heartbeat is gone before any reconciler heard it
+    Reconciler(coord, liveness, lost_after_s=60).tick()  # a new coordinator's first tick
+    record = coord.store.get_run(spec.run_id)
+    assert record is not None
+    assert (record.status, record.attempt) == (RunStatus.RUNNING, 1)  # a's beat may yet come
+
+    Reconciler(coord, liveness, lost_after_s=0).tick()  # its grace is over
+    record = coord.store.get_run(spec.run_id)
+    assert record is not None
+    assert (record.status, record.attempt) == (RunStatus.QUEUED, 2)
+
+
 def test_runs_the_broker_lost_are_sent_again_from_the_store(
     coord: Coordinator, sent: Sent, beat: Beat, liveness: MemoryLiveness
 ) -> None:
